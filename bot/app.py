@@ -1,0 +1,53 @@
+"""Wiring: settings → database, campaign, services, core. Shared by every transport and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.settings import Settings
+from conversations.campaign import Campaign, load_campaign
+from conversations.clock import Clock, FixedClock, SystemClock
+from conversations.context import FileFetcher, Services
+from conversations.i18n import catalog
+from handlers.core import Core
+from storage.db import Database
+from storage.files import DocumentStore
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    campaign: Campaign
+    services: Services
+    core: Core
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def make_clock(settings: Settings) -> Clock:
+    return FixedClock(settings.now) if settings.now is not None else SystemClock()
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    fetch_file: FileFetcher | None = None,
+    clock: Clock | None = None,
+    migrate: bool = True,
+) -> App:
+    campaign = load_campaign(settings.campaign)
+    db = Database(settings.database_url)
+    if migrate:
+        await db.migrate()
+    services = Services(
+        campaign=campaign,
+        clock=clock or make_clock(settings),
+        catalog=catalog(),
+        store=DocumentStore(settings.data_dir),
+        fetch_file=fetch_file,
+        admin_ids=settings.admin_ids,
+        review_chat=settings.review_chat_id,
+    )
+    return App(settings=settings, db=db, campaign=campaign, services=services, core=Core(db, services))

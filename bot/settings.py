@@ -1,0 +1,62 @@
+"""Settings from the environment and `.env`, under names deployments and test harnesses rely on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
+    telegram_api_base_url: str = Field(
+        "https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE_URL")
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///var/eqa.sqlite3", validation_alias=_env("EQA_DATABASE_URL")
+    )
+    data_dir: Path = Field(Path("var/data"), validation_alias=_env("EQA_DATA_DIR"))
+    admin_ids: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias=_env("EQA_ADMIN_IDS")
+    )
+    review_chat_id: str | None = Field(None, validation_alias=_env("EQA_REVIEW_CHAT_ID"))
+    campaign: Path | None = Field(None, validation_alias=_env("EQA_CAMPAIGN"))
+    timezone: str = Field("Asia/Shanghai", validation_alias=_env("EQA_TIMEZONE"))
+    now: datetime | None = Field(None, validation_alias=_env("EQA_NOW"))
+    transport: Literal["ptb", "aiogram"] = Field("ptb", validation_alias=_env("EQA_TRANSPORT"))
+    log_level: str = Field("INFO", validation_alias=_env("EQA_LOG_LEVEL"))
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, int):
+            return frozenset({str(value)})
+        return value
+
+    @field_validator("review_chat_id", mode="before")
+    @classmethod
+    def _chat_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else (value or None)
+
+    @field_validator("now")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("EQA_NOW needs a zone, e.g. 2025-02-10T10:00+08:00")
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _root(cls, value: str) -> str:
+        return value.rstrip("/")

@@ -1,0 +1,1 @@
+"""Repositories: the queries the rest of the bot needs, one module per area."""

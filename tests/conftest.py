@@ -1,0 +1,98 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when EQA_TEST_POSTGRES_URL is set),
+a fixed clock inside the 2025 registration window, and the transcript harness."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import App, build_app
+from bot.settings import Settings
+from conversations.clock import FixedClock
+from tests.harness import Person, Transcript
+
+DEMO_NOW = datetime.fromisoformat("2025-02-10T10:00:00+08:00")
+POSTGRES_URL = os.environ.get("EQA_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
+
+
+def require_tool(name: str) -> str:
+    """The path of a system tool; missing, the test is skipped, except where EQA_REQUIRE_TOOLS=1 (CI)."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("EQA_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{name} is required (EQA_REQUIRE_TOOLS=1) but not installed")
+        pytest.skip(f"{name} not installed")
+    return path
+
+
+async def fresh_postgres_url() -> str:
+    """A new, empty schema on the test PostgreSQL, selected through search_path."""
+    assert POSTGRES_URL
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(POSTGRES_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    await engine.dispose()
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+async def drop_postgres_schema(url: str) -> None:
+    schema = url.rsplit("search_path%3D", 1)[1]
+    engine = create_async_engine(POSTGRES_URL or "")
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'eqa.sqlite3'}"
+        return
+    url = await fresh_postgres_url()
+    try:
+        yield url
+    finally:
+        await drop_postgres_schema(url)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(DEMO_NOW)
+
+
+@pytest.fixture
+async def app(database_url: str, tmp_path: Path, clock: FixedClock) -> AsyncIterator[App]:
+    settings = Settings(
+        EQA_DATABASE_URL=database_url,
+        EQA_DATA_DIR=str(tmp_path / "data"),
+        EQA_ADMIN_IDS="admin-1",
+        EQA_REVIEW_CHAT_ID="review-chat",
+        _env_file=None,
+    )
+    application = await build_app(settings, clock=clock)
+    yield application
+    await application.close()
+
+
+@pytest.fixture
+def transcript(app: App) -> Transcript:
+    t = Transcript(app.core)
+    app.services.fetch_file = t.fetch
+    return t
+
+
+@pytest.fixture
+def guest(transcript: Transcript) -> Person:
+    return Person(transcript, "guest-1")
