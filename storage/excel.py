@@ -147,40 +147,116 @@ class _Field:
 
 
 _FIELDS: tuple[_Field, ...] = (
-    _Field("code", "实验室编码 (code)",
-           ("实验室编码", "单位编码", "编码", "实验室代码", "单位代码", "代码", "code", "labcode"),
-           True, 32, "code"),
-    _Field("name", "单位名称 (name)",
-           ("单位名称", "实验室名称", "机构名称", "医疗机构名称", "医院名称", "名称", "name", "labname",
-            "institutionname"),
-           True, 100),
-    _Field("institution_type", "机构类型 (type)",
-           ("机构类型", "单位类型", "机构类别", "单位类别", "类型", "type", "institutiontype"),
-           True, 50),
+    _Field(
+        "code",
+        "实验室编码 (code)",
+        ("实验室编码", "单位编码", "编码", "实验室代码", "单位代码", "代码", "code", "labcode"),
+        True,
+        32,
+        "code",
+    ),
+    _Field(
+        "name",
+        "单位名称 (name)",
+        (
+            "单位名称",
+            "实验室名称",
+            "机构名称",
+            "医疗机构名称",
+            "医院名称",
+            "名称",
+            "name",
+            "labname",
+            "institutionname",
+        ),
+        True,
+        100,
+    ),
+    _Field(
+        "institution_type",
+        "机构类型 (type)",
+        ("机构类型", "单位类型", "机构类别", "单位类别", "类型", "type", "institutiontype"),
+        True,
+        50,
+    ),
     _Field("level", "等级 (level)", ("等级", "医院等级", "机构等级", "级别", "level", "grade"), True, 50),
     _Field("city", "地市 (city)", ("地市", "城市", "市", "所在地市", "所属地市", "city"), True, 50),
-    _Field("contact_name", "联系人 (contact)",
-           ("联系人", "联系人姓名", "contact", "contactname"), False, 50),
-    _Field("mobile", "手机 (mobile)",
-           ("手机", "手机号", "手机号码", "联系电话", "联系人手机", "联系人手机号", "mobile", "phone",
-            "mobilephone"),
-           False, 30, "id"),
-    _Field("credit_code", "统一社会信用代码 (credit_code)",
-           ("统一社会信用代码", "社会信用代码", "信用代码", "creditcode", "uscc"), False, 32, "id"),
-    _Field("licence_no", "执业许可证登记号 (licence_no)",
-           ("执业许可证登记号", "许可证登记号", "执业许可证号", "登记号", "licenceno", "licenseno",
-            "licencenumber", "licensenumber"),
-           False, 64, "id"),
-    _Field("licence_valid_to", "许可证有效期至 (licence_valid_to)",
-           ("许可证有效期至", "许可证有效期", "有效期至", "licencevalidto", "licensevalidto",
-            "licenceexpiry", "licenseexpiry"),
-           False, 40, "date"),
+    _Field("contact_name", "联系人 (contact)", ("联系人", "联系人姓名", "contact", "contactname"), False, 50),
+    _Field(
+        "mobile",
+        "手机 (mobile)",
+        (
+            "手机",
+            "手机号",
+            "手机号码",
+            "联系电话",
+            "联系人手机",
+            "联系人手机号",
+            "mobile",
+            "phone",
+            "mobilephone",
+        ),
+        False,
+        30,
+        "id",
+    ),
+    _Field(
+        "credit_code",
+        "统一社会信用代码 (credit_code)",
+        ("统一社会信用代码", "社会信用代码", "信用代码", "creditcode", "uscc"),
+        False,
+        32,
+        "id",
+    ),
+    _Field(
+        "licence_no",
+        "执业许可证登记号 (licence_no)",
+        (
+            "执业许可证登记号",
+            "许可证登记号",
+            "执业许可证号",
+            "登记号",
+            "licenceno",
+            "licenseno",
+            "licencenumber",
+            "licensenumber",
+        ),
+        False,
+        64,
+        "id",
+    ),
+    _Field(
+        "licence_valid_to",
+        "许可证有效期至 (licence_valid_to)",
+        (
+            "许可证有效期至",
+            "许可证有效期",
+            "有效期至",
+            "licencevalidto",
+            "licensevalidto",
+            "licenceexpiry",
+            "licenseexpiry",
+        ),
+        False,
+        40,
+        "date",
+    ),
     _Field("address", "地址 (address)", ("地址", "单位地址", "详细地址", "通讯地址", "address"), False, 200),
-    _Field("backup_contact_name", "备用联系人 (backup_contact)",
-           ("备用联系人", "备用联系人姓名", "backupcontact", "backupcontactname"), False, 50),
-    _Field("backup_mobile", "备用联系人手机 (backup_mobile)",
-           ("备用联系人手机", "备用联系人手机号", "备用手机", "备用手机号", "备用联系电话", "backupmobile"),
-           False, 30, "id"),
+    _Field(
+        "backup_contact_name",
+        "备用联系人 (backup_contact)",
+        ("备用联系人", "备用联系人姓名", "backupcontact", "backupcontactname"),
+        False,
+        50,
+    ),
+    _Field(
+        "backup_mobile",
+        "备用联系人手机 (backup_mobile)",
+        ("备用联系人手机", "备用联系人手机号", "备用手机", "备用手机号", "备用联系电话", "backupmobile"),
+        False,
+        30,
+        "id",
+    ),
 )
 _FIELDS_BY_KEY = {f.key: f for f in _FIELDS}
 
@@ -210,7 +286,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _FORMULA_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?f[\s/>]")
 _WS_RE = re.compile(r"\s+")
-_ZERO_PAD_RE = re.compile(r'^(0+)(;.*)?$')
+_ZERO_PAD_RE = re.compile(r"^(0+)(;.*)?$")
 _DATE_TEXT_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
@@ -662,8 +738,12 @@ def _check_row(
     # 3. A contact needs both a name and a mobile, or neither.
     for name_key, mobile_key, no_mobile, no_name in (
         ("contact_name", "mobile", XL_CONTACT_WITHOUT_MOBILE, XL_MOBILE_WITHOUT_CONTACT),
-        ("backup_contact_name", "backup_mobile",
-         XL_BACKUP_CONTACT_WITHOUT_MOBILE, XL_BACKUP_MOBILE_WITHOUT_CONTACT),
+        (
+            "backup_contact_name",
+            "backup_mobile",
+            XL_BACKUP_CONTACT_WITHOUT_MOBILE,
+            XL_BACKUP_MOBILE_WITHOUT_CONTACT,
+        ),
     ):
         name_v, mobile_v = values.get(name_key), values.get(mobile_key)
         if name_v is not None and mobile_v is None:
