@@ -45,7 +45,9 @@ class Catalog:
                 message = bundle.get_message(key)
                 if message.value is None:
                     break
-                text, errors = bundle.format_pattern(message.value, args)
+                # Plain strings: Fluent would group digits ("2,025") in years and codes.
+                plain = {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in args.items()}
+                text, errors = bundle.format_pattern(message.value, plain)
                 if errors:
                     log.warning("message %s/%s: %s", candidate, key, errors)
                 return text

@@ -1,0 +1,104 @@
+"""The `eqa-bot` command line: demo, run, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import datetime
+
+from bot.settings import Settings
+
+DEMO_NOW = "2025-02-10T10:00:00+08:00"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="eqa-bot", description="EQA registration assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="chat with the bot in this terminal (SQLite, no token needed)")
+    demo.add_argument("--database", help="database URL (default: var/demo.sqlite3)")
+    demo.add_argument("--fresh", action="store_true", help="start from an empty demo database")
+    run = sub.add_parser("run", help="serve Telegram")
+    run.add_argument("--transport", choices=["ptb", "aiogram"], help="overrides EQA_TRANSPORT")
+    run.add_argument("--mode", choices=["polling", "webhook"], default="polling")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        return asyncio.run(_demo(args.database, args.fresh))
+    if args.command == "migrate":
+        return asyncio.run(_migrate())
+    if args.command == "run":
+        return _run(args)
+    return 2
+
+
+async def _demo(database: str | None, fresh: bool) -> int:
+    from bot.app import build_app
+    from bot.console import Console
+    from bot.demo_seed import REVIEW_CHAT, REVIEWER_USER, seed_demo
+    from bot.logs import setup_logging
+    from conversations.formatting import moment
+
+    url = database or "sqlite+aiosqlite:///var/demo.sqlite3"
+    if fresh and url.startswith("sqlite") and url.endswith("var/demo.sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            path = f"var/demo.sqlite3{suffix}"
+            if os.path.exists(path):
+                os.remove(path)
+    env = Settings()
+    settings = env.model_copy(
+        update={
+            "database_url": url,
+            "now": env.now or datetime.fromisoformat(DEMO_NOW),
+            "admin_ids": env.admin_ids | {REVIEWER_USER},
+            "review_chat_id": REVIEW_CHAT,
+            "data_dir": env.data_dir.parent / "demo-data" if env.data_dir.name == "data" else env.data_dir,
+        }
+    )
+    setup_logging("WARNING")
+    app = await build_app(settings)
+    await seed_demo(app.db)
+    console = Console(app)
+    now = app.services.clock.now()
+    console.print(f"eqa-bot 演示 · {app.campaign.title}")
+    console.print(f"演示时间（固定）：{moment(now, 'zh', app.campaign.tz)}（{app.campaign.timezone}）· 数据库：{url}")
+    try:
+        await console.run()
+    finally:
+        await app.close()
+    return 0
+
+
+async def _migrate() -> int:
+    from storage.db import Database
+
+    settings = Settings()
+    db = Database(settings.database_url)
+    await db.migrate()
+    await db.dispose()
+    print(f"database is at the newest schema: {db.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
+        print(
+            "eqa-bot run: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then put the token "
+            "in the environment or in .env (see README). To try the bot without Telegram: eqa-bot demo",
+            file=sys.stderr,
+        )
+        return 2
+    transport = args.transport or settings.transport
+    try:
+        from bot import serve
+    except ImportError:
+        print(f"eqa-bot run: the {transport} transport is not available in this build.", file=sys.stderr)
+        return 2
+    return serve.run(settings, transport=transport, mode=args.mode)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

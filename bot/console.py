@@ -1,0 +1,236 @@
+"""The console transport: chat with the bot in a terminal (`eqa-bot demo`).
+
+Three personas share one bot: the lab contact (bound to a demo lab), the centre's reviewer (in the
+review chat) and a new, unbound user. Buttons are numbered and pressed by typing the number; files
+are sent from disk. Messages for another persona's chat wait until you switch to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import mimetypes
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import App
+from bot.demo_seed import GUEST_USER, LAB_USER, PLATFORM, REVIEW_CHAT, REVIEWER_USER
+from conversations.events import (
+    Button,
+    Edit,
+    FileRef,
+    Inbound,
+    Outbound,
+    Reply,
+    SendAlbum,
+    SendDocument,
+    SendPhoto,
+    Toast,
+)
+
+
+@dataclass
+class Persona:
+    key: str
+    user_id: str
+    chat_id: str
+    name: str
+    title: str
+    chat_type: str = "private"
+
+
+@dataclass
+class _Message:
+    message_id: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...]
+
+
+@dataclass
+class _Chat:
+    messages: list[_Message] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+
+
+PERSONAS = {
+    "lab": Persona("lab", LAB_USER, LAB_USER, "王检验", "实验室联系人（已绑定 HN0001）"),
+    "reviewer": Persona("reviewer", REVIEWER_USER, REVIEW_CHAT, "李审核", "中心审核员（审核群）", "group"),
+    "new": Persona("new", GUEST_USER, GUEST_USER, "新用户", "未绑定的新用户"),
+}
+
+HELP = """\
+  输入文字聊天；输入数字按按钮；/help 查看机器人命令
+  :photo 路径   以照片发送图片       :file 路径   以文件发送（PDF、图片）
+  :as lab | reviewer | new   切换身份（实验室联系人 / 审核员 / 新用户）
+  :help 本说明   :quit 退出"""
+
+
+class Console:
+    def __init__(self, app: App, *, out: TextIO = sys.stdout, downloads: Path | None = None) -> None:
+        self.app = app
+        self.out = out
+        self.persona = PERSONAS["lab"]
+        self.chats: dict[str, _Chat] = {}
+        self.downloads = downloads or Path("var/demo-downloads")
+        self._updates = itertools.count(1)
+        self._messages = itertools.count(1)
+        app.services.fetch_file = self._fetch
+
+    async def _fetch(self, ref: FileRef) -> bytes:
+        return await asyncio.to_thread(Path(ref.file_id).read_bytes)
+
+    def print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    # -- input -------------------------------------------------------------------------------------------
+    async def run(self, lines: TextIO = sys.stdin) -> None:
+        self.print(HELP)
+        self._announce()
+        while True:
+            self.out.write(f"\n{self.persona.name}> ")
+            self.out.flush()
+            line = await asyncio.to_thread(lines.readline)
+            if not line:
+                self.print()
+                return
+            if not await self.handle_line(line.rstrip("\n")):
+                return
+
+    async def handle_line(self, line: str) -> bool:
+        """One line typed by the person; False to stop."""
+        stripped = line.strip()
+        if stripped.startswith(":"):
+            return await self._meta(stripped)
+        if stripped.isdigit() and self._button(int(stripped)) is not None:
+            message, button = self._button(int(stripped))  # type: ignore[misc]
+            await self._send(self._event("button", button=button.data, message_id=message.message_id,
+                                         callback_id=f"cb{next(self._updates)}"))
+            return True
+        if stripped.startswith("/"):
+            name, _, args = stripped[1:].partition(" ")
+            await self._send(self._event("command", text=stripped, command=name.split("@")[0].lower(), args=args))
+            return True
+        await self._send(self._event("text", text=line))
+        return True
+
+    async def _meta(self, line: str) -> bool:
+        try:
+            parts = shlex.split(line)
+        except ValueError:
+            parts = line.split()
+        verb, args = parts[0], parts[1:]
+        if verb in (":quit", ":q", ":exit"):
+            return False
+        if verb == ":help":
+            self.print(HELP)
+        elif verb == ":as" and args and args[0] in PERSONAS:
+            self.persona = PERSONAS[args[0]]
+            self._announce()
+        elif verb in (":photo", ":file") and args:
+            path = Path(args[0]).expanduser()
+            if not path.is_file():
+                self.print(f"  （找不到文件 {path}）")
+                return True
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            ref = FileRef(file_id=str(path.resolve()), size=path.stat().st_size, mime=mime, name=path.name)
+            await self._send(self._event("photo" if verb == ":photo" else "document", file=ref))
+        else:
+            self.print("  （看不懂这个控制命令，输入 :help 查看说明）")
+        return True
+
+    def _event(self, kind: str, **kw: object) -> Inbound:
+        p = self.persona
+        return Inbound(
+            platform=PLATFORM,
+            update_id=f"console-{next(self._updates)}",
+            chat_id=p.chat_id,
+            user_id=p.user_id,
+            kind=kind,  # type: ignore[arg-type]
+            user_name=p.name,
+            chat_type=p.chat_type,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    def _button(self, number: int) -> tuple[_Message, Button] | None:
+        chat = self.chats.get(self.persona.chat_id)
+        for message in reversed(chat.messages if chat else []):
+            flat = [b for row in message.buttons for b in row]
+            if flat:
+                return (message, flat[number - 1]) if 1 <= number <= len(flat) else None
+        return None
+
+    # -- output ------------------------------------------------------------------------------------------
+    async def _send(self, event: Inbound) -> None:
+        outcome = await self.app.core.handle(event)
+        for toast in outcome.toasts:
+            if toast.text:
+                self.print(f"  💬 {toast.text}")
+        for _, action in outcome.deliveries:
+            self.show(action)
+        await self.app.core.mark_sent([i for i, _ in outcome.deliveries])
+
+    def show(self, action: Outbound) -> None:
+        if isinstance(action, Toast):
+            return
+        chat_id = str(action.chat_id)
+        chat = self.chats.setdefault(chat_id, _Chat())
+        rendered = self._render(action, chat)
+        if chat_id == self.persona.chat_id:
+            self.print(rendered)
+        else:
+            chat.unread.append(rendered)
+            owner = next((p for p in PERSONAS.values() if p.chat_id == chat_id), None)
+            who = f"{owner.title}，:as {owner.key} 查看" if owner else chat_id
+            self.print(f"  📨 有一条新消息发给 {who}")
+
+    def _render(self, action: Outbound, chat: _Chat) -> str:
+        if isinstance(action, Edit):
+            for m in chat.messages:
+                if m.message_id == action.message_id:
+                    m.text, m.buttons = action.text, action.buttons
+            return self._box("助手（更新）", action.text, action.buttons)
+        if isinstance(action, Reply):
+            chat.messages.append(_Message(str(next(self._messages)), action.text, action.buttons))
+            return self._box("助手", action.text, action.buttons)
+        if isinstance(action, SendDocument | SendPhoto):
+            saved = self._save(action.file.filename, action.file.data or self.app.services.store.get(action.file.stored or ""))
+            chat.messages.append(_Message(str(next(self._messages)), action.caption, action.buttons))
+            body = f"📎 {action.file.filename}（已保存到 {saved}）" + (f"\n{action.caption}" if action.caption else "")
+            return self._box("助手", body, action.buttons)
+        if isinstance(action, SendAlbum):
+            names = []
+            for item in action.items:
+                names.append(str(self._save(item.file.filename, item.file.data or self.app.services.store.get(item.file.stored or ""))))
+            return self._box("助手", "🖼 " + "\n🖼 ".join(names) + (f"\n{action.items[0].caption}" if action.items[0].caption else ""), ())
+        return ""
+
+    def _save(self, filename: str, data: bytes) -> Path:
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / Path(filename).name
+        path.write_bytes(data)
+        return path
+
+    @staticmethod
+    def _box(who: str, text: str, buttons: tuple[tuple[Button, ...], ...]) -> str:
+        lines = [f"┌─ {who}", *("│ " + line for line in text.splitlines())]
+        n = 0
+        for row in buttons:
+            cells = []
+            for b in row:
+                n += 1
+                cells.append(f"[{n}] {b.label}" if b.data else f"{b.label} <{b.url}>")
+            lines.append("│ " + "   ".join(cells))
+        lines.append("└─")
+        return "\n".join(lines)
+
+    def _announce(self) -> None:
+        p = self.persona
+        self.print(f"\n=== 现在的身份：{p.name}，{p.title} ===")
+        chat = self.chats.get(p.chat_id)
+        if chat and chat.unread:
+            for text in chat.unread:
+                self.print(text)
+            chat.unread.clear()
