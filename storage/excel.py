@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import unicodedata
 import warnings
@@ -436,7 +437,7 @@ def _formula_cells(data: bytes, sheet_path: str | None) -> frozenset[tuple[int, 
     if not _FORMULA_TAG_RE.search(raw):
         return frozenset()
     found: set[tuple[int, int]] = set()
-    row_no, col_no = 0, 0
+    row_no, col_no, in_cell = 0, 0, False
     for event, elem in ElementTree.iterparse(io.BytesIO(raw), events=("start", "end")):
         tag = elem.tag.rpartition("}")[2]
         if event == "start":
@@ -444,13 +445,16 @@ def _formula_cells(data: bytes, sheet_path: str | None) -> frozenset[tuple[int, 
                 row_no = int(elem.get("r") or row_no + 1)
                 col_no = 0
             elif tag == "c":
+                in_cell = True
                 ref = elem.get("r")
                 if ref:
                     row_no, col_no = coordinate_to_tuple(ref)
                 else:
                     col_no += 1
-        elif tag == "f":
+        elif tag == "f" and in_cell:  # <xm:f> also appears in data-validation extensions
             found.add((row_no, col_no))
+        elif tag == "c":
+            in_cell = False
         elif tag == "row":
             elem.clear()
     return frozenset(found)
@@ -625,6 +629,10 @@ def _read_workbook(wb: Workbook, data: bytes, rules: _Rules, max_rows: int) -> R
     sheets = wb.worksheets
     if not sheets:
         return _file_issue(XL_FILE_NO_SHEETS)
+    for ws in sheets:
+        # Read-only mode trusts the <dimension> element, which some exporters get wrong (e.g. "A1"):
+        # without this, rows beyond it would be silently dropped.
+        ws.reset_dimensions()
     ws, header, complete = _find_header(sheets)
     if not complete:
         missing = [f.label for f in _FIELDS if f.required and f.key not in header.columns]
@@ -877,7 +885,7 @@ def _prepare(value: object, kind: ColumnKind) -> _Prepared | None:
         number: int | None = None
         if isinstance(value, int):
             number = value
-        elif isinstance(value, float | Decimal) and value == value and value % 1 == 0:
+        elif isinstance(value, float | Decimal) and math.isfinite(value) and value % 1 == 0:
             number = int(value)
         elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
             number = int(value.strip())

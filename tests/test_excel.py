@@ -356,6 +356,34 @@ def test_formula_with_a_cached_value_is_still_refused() -> None:
     assert by_row(report) == {2: [("实验室编码", "xl-cell-formula")]}
 
 
+def test_formulas_outside_cells_are_not_mistaken_for_cell_formulas() -> None:
+    # Excel keeps list-validation sources as <xm:f> in an extension after the sheet data.
+    ext = (
+        b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+        b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        b'<x14:dataValidations count="1" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        b'<x14:dataValidation type="list"><x14:formula1><xm:f>Lists!$A$1:$A$9</xm:f></x14:formula1>'
+        b"<xm:sqref>C2:C9</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst></worksheet>"
+    )
+    data = xlsx([HEADERS, ["F2", "甲医院", "综合医院", "三甲", "郑州", None, None]])
+    patched = _rewrite_part(data, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"</worksheet>", ext))
+    report = read(patched)
+    assert report.issues == ()
+    assert [r.code for r in report.rows] == ["F2"]
+
+
+def test_a_wrong_dimension_element_does_not_drop_rows() -> None:
+    rows = [[f"W{i}", "甲医院", "综合医院", "三甲", "郑州", None, None] for i in range(3)]
+    data = xlsx([HEADERS, *rows])
+    patched = _rewrite_part(
+        data,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml),
+    )
+    assert b'<dimension ref="A1"' in zipfile.ZipFile(io.BytesIO(patched)).read("xl/worksheets/sheet1.xml")
+    assert [r.code for r in read(patched).rows] == ["W0", "W1", "W2"]
+
+
 def test_max_rows_is_a_file_level_refusal() -> None:
     rows = [[f"G{i}", "甲医院", "综合医院", "三甲", "郑州", None, None] for i in range(4)]
     assert file_issue(read(xlsx([HEADERS, *rows]), max_rows=3)).message_id == "xl-file-too-many-rows"
