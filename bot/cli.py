@@ -63,7 +63,9 @@ async def _demo(database: str | None, fresh: bool) -> int:
     console = Console(app)
     now = app.services.clock.now()
     console.print(f"eqa-bot 演示 · {app.campaign.title}")
-    console.print(f"演示时间（固定）：{moment(now, 'zh', app.campaign.tz)}（{app.campaign.timezone}）· 数据库：{url}")
+    console.print(
+        f"演示时间（固定）：{moment(now, 'zh', app.campaign.tz)}（{app.campaign.timezone}）· 数据库：{url}"
+    )
     try:
         await console.run()
     finally:

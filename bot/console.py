@@ -106,12 +106,20 @@ class Console:
             return await self._meta(stripped)
         if stripped.isdigit() and self._button(int(stripped)) is not None:
             message, button = self._button(int(stripped))  # type: ignore[misc]
-            await self._send(self._event("button", button=button.data, message_id=message.message_id,
-                                         callback_id=f"cb{next(self._updates)}"))
+            await self._send(
+                self._event(
+                    "button",
+                    button=button.data,
+                    message_id=message.message_id,
+                    callback_id=f"cb{next(self._updates)}",
+                )
+            )
             return True
         if stripped.startswith("/"):
             name, _, args = stripped[1:].partition(" ")
-            await self._send(self._event("command", text=stripped, command=name.split("@")[0].lower(), args=args))
+            await self._send(
+                self._event("command", text=stripped, command=name.split("@")[0].lower(), args=args)
+            )
             return True
         await self._send(self._event("text", text=line))
         return True
@@ -196,15 +204,33 @@ class Console:
             chat.messages.append(_Message(str(next(self._messages)), action.text, action.buttons))
             return self._box("助手", action.text, action.buttons)
         if isinstance(action, SendDocument | SendPhoto):
-            saved = self._save(action.file.filename, action.file.data or self.app.services.store.get(action.file.stored or ""))
+            saved = self._save(
+                action.file.filename,
+                action.file.data or self.app.services.store.get(action.file.stored or ""),
+            )
             chat.messages.append(_Message(str(next(self._messages)), action.caption, action.buttons))
-            body = f"📎 {action.file.filename}（已保存到 {saved}）" + (f"\n{action.caption}" if action.caption else "")
+            body = f"📎 {action.file.filename}（已保存到 {saved}）" + (
+                f"\n{action.caption}" if action.caption else ""
+            )
             return self._box("助手", body, action.buttons)
         if isinstance(action, SendAlbum):
             names = []
             for item in action.items:
-                names.append(str(self._save(item.file.filename, item.file.data or self.app.services.store.get(item.file.stored or ""))))
-            return self._box("助手", "🖼 " + "\n🖼 ".join(names) + (f"\n{action.items[0].caption}" if action.items[0].caption else ""), ())
+                names.append(
+                    str(
+                        self._save(
+                            item.file.filename,
+                            item.file.data or self.app.services.store.get(item.file.stored or ""),
+                        )
+                    )
+                )
+            return self._box(
+                "助手",
+                "🖼 "
+                + "\n🖼 ".join(names)
+                + (f"\n{action.items[0].caption}" if action.items[0].caption else ""),
+                (),
+            )
         return ""
 
     def _save(self, filename: str, data: bytes) -> Path:

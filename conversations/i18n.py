@@ -46,7 +46,10 @@ class Catalog:
                 if message.value is None:
                     break
                 # Plain strings: Fluent would group digits ("2,025") in years and codes.
-                plain = {k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in args.items()}
+                plain = {
+                    k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                    for k, v in args.items()
+                }
                 text, errors = bundle.format_pattern(message.value, plain)
                 if errors:
                     log.warning("message %s/%s: %s", candidate, key, errors)

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import App, build_app
@@ -36,22 +36,21 @@ def require_tool(name: str) -> str:
 
 
 async def fresh_postgres_url() -> str:
-    """A new, empty schema on the test PostgreSQL, selected through search_path."""
+    """A new, empty database on the test PostgreSQL server."""
     assert POSTGRES_URL
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(POSTGRES_URL)
-    async with engine.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await engine.dispose()
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    name = f"eqa_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    return str(make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
 
 
-async def drop_postgres_schema(url: str) -> None:
-    schema = url.rsplit("search_path%3D", 1)[1]
-    engine = create_async_engine(POSTGRES_URL or "")
-    async with engine.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+async def drop_postgres_database(url: str) -> None:
+    await _admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+async def _admin(statement: str) -> None:
+    engine = create_async_engine(POSTGRES_URL or "", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(statement))
     await engine.dispose()
 
 
@@ -64,7 +63,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     try:
         yield url
     finally:
-        await drop_postgres_schema(url)
+        await drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -96,3 +95,19 @@ def transcript(app: App) -> Transcript:
 @pytest.fixture
 def guest(transcript: Transcript) -> Person:
     return Person(transcript, "guest-1")
+
+
+@pytest.fixture
+async def contact(app: App, transcript: Transcript) -> Person:
+    """A lab contact bound to lab HN0001 (a level-3 general hospital)."""
+    from tests.factories import bind, make_lab
+
+    person = Person(transcript, "contact-1", name="王检验")
+    await bind(app, person, await make_lab(app))
+    return person
+
+
+@pytest.fixture
+def admin(transcript: Transcript) -> Person:
+    """An admin (EQA_ADMIN_IDS) in the reviewers' group chat."""
+    return Person(transcript, "admin-1", "review-chat", name="李审核")
