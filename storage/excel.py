@@ -288,7 +288,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _FORMULA_TAG_RE = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?f[\s/>]")
 _WS_RE = re.compile(r"\s+")
 _ZERO_PAD_RE = re.compile(r"^(0+)(;.*)?$")
-_DATE_TEXT_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+# 2027-12-31, 2027/12/31, 2027.12.31, 2027年12月31日, optionally followed by a midnight-ish time of day.
+_DATE_TEXT_RE = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
 
 
 def _file_issue(message_id: str, **args: object) -> RosterReport:
@@ -754,6 +757,8 @@ def _check_row(
         ),
     ):
         name_v, mobile_v = values.get(name_key), values.get(mobile_key)
+        if name_v is _INVALID or mobile_v is _INVALID:
+            continue  # already refused; do not pile a second reason on the same cell
         if name_v is not None and mobile_v is None:
             # Point at the missing column if the file has it, else at the one that is filled.
             refuse(mobile_key if mobile_key in header.columns else name_key, no_mobile)
