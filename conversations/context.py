@@ -99,6 +99,9 @@ class Ctx:
     # A file the router downloaded before the transaction began (None when none was wanted).
     prefetched: bytes | None = None
     file_too_big: bool = False
+    # Domain events for the outer ring (e.g. "enrollment_submitted"): the reviewer desk listens, so the
+    # flows need not know who reacts.
+    signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _edited: bool = False
 
     # -- facts -----------------------------------------------------------------------------------------
@@ -157,6 +160,9 @@ class Ctx:
         if self.event.callback_id and not self.answered:
             self.out.append(Toast(self.event.callback_id, text, alert))
             self.answered = True
+
+    def signal(self, name: str, **data: Any) -> None:
+        self.signals.append((name, data))
 
     def send(self, action: Outbound) -> None:
         self.out.append(action)

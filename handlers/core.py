@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from conversations.context import Actor, ChatState, Ctx, Services, stamp_nonce
 from conversations.events import Inbound, Outcome, Reply, Toast, retarget, to_payload
 from conversations.i18n import DEFAULT_LANGUAGE, normalise_language
-from handlers import commands, faq, routing  # noqa: F401 - commands and faq register themselves
+from handlers import commands, faq, routing, signals  # noqa: F401 - commands and faq register themselves
 from handlers.roles import resolve_actor
 from storage.db import Database
 from storage.models import OutboxMessage, utcnow
@@ -78,6 +78,7 @@ class Core:
             ctx.prefetched = prepared.data
             ctx.file_too_big = prepared.too_big
             await routing.route(ctx)
+            await signals.dispatch(ctx)
             if (row.flow, row.step, row.data, row.nonce) != (state.flow, state.step, state.data, state.nonce):
                 row.flow, row.step, row.data, row.nonce = (
                     state.flow,
