@@ -485,7 +485,8 @@ def _number_text(value: int | float, number_format: str | None) -> str:
         if not value.is_integer():
             raise _CellProblem(XL_CELL_DECIMAL, value=_quote(value))
         if abs(value) >= _EXACT_FLOAT_LIMIT:
-            raise _CellProblem(XL_CELL_LONG_NUMBER, value=_quote(f"{value:.15g}"))
+            # Show it as Excel does: 15 significant digits, then zeros.
+            raise _CellProblem(XL_CELL_LONG_NUMBER, value=_quote(format(Decimal(f"{value:.15g}"), "f")))
         value = int(value)
     elif abs(value) >= _EXACT_FLOAT_LIMIT:
         raise _CellProblem(XL_CELL_LONG_NUMBER, value=_quote(value))

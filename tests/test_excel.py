@@ -54,8 +54,13 @@ TYPES = {
     "tcm": "tcm",
 }
 LEVELS = {
-    "三级甲等": "3A", "三甲": "3A", "三级": "3",
-    "二级甲等": "2A", "二甲": "2A", "二级": "2", "未定级": "none",
+    "三级甲等": "3A",
+    "三甲": "3A",
+    "三级": "3",
+    "二级甲等": "2A",
+    "二甲": "2A",
+    "二级": "2",
+    "未定级": "none",
 }
 CITIES = ["郑州市", "开封市", "洛阳市", "平顶山市", "安阳市", "新乡市", "南阳市", "信阳市", "济源示范区"]
 _MOBILE_RE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
@@ -130,23 +135,80 @@ def file_issue(report: RosterReport) -> RowIssue:
 def test_accepts_rows_with_synonym_headers_and_normalises_values() -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append([
-        " Ｃｏｄｅ ", "*单位名称（必填）", "TYPE", "医院等级", "城市", "联系人姓名", "联系电话",
-        "统一社会信用代码", "执业许可证登记号", "许可证有效期至", "地址", "备用联系人", "备用联系人手机",
-        "备注",  # unknown headers are ignored
-    ])
-    ws.append([
-        1234.0, " 郑州大学第一附属医院（河南省\n临床检验中心） ", "综合医院", "三甲", "郑州", "张三",
-        13812345678, CREDIT.lower(), "PDY12345", datetime(2027, 12, 31), "郑州市建设东路1号", "李四",
-        "+86 139-0000-0000", "随便写",
-    ])
-    ws.append(["００７７", "开封市中医院", "tcm", "二级甲等", "开封市", None, None, None, None, "2028/6/30",
-               None, None, None])
-    ws.append([77, "南阳妇幼", "妇幼保健院", "二级", "南阳市", None, None, None, None, 20290101,
-               None, None, None])
+    ws.append(
+        [
+            " Ｃｏｄｅ ",
+            "*单位名称（必填）",
+            "TYPE",
+            "医院等级",
+            "城市",
+            "联系人姓名",
+            "联系电话",
+            "统一社会信用代码",
+            "执业许可证登记号",
+            "许可证有效期至",
+            "地址",
+            "备用联系人",
+            "备用联系人手机",
+            "备注",  # unknown headers are ignored
+        ]
+    )
+    ws.append(
+        [
+            1234.0,
+            " 郑州大学第一附属医院（河南省\n临床检验中心） ",
+            "综合医院",
+            "三甲",
+            "郑州",
+            "张三",
+            13812345678,
+            CREDIT.lower(),
+            "PDY12345",
+            datetime(2027, 12, 31),
+            "郑州市建设东路1号",
+            "李四",
+            "+86 139-0000-0000",
+            "随便写",
+        ]
+    )
+    ws.append(
+        [
+            "００７７",
+            "开封市中医院",
+            "tcm",
+            "二级甲等",
+            "开封市",
+            None,
+            None,
+            None,
+            None,
+            "2028/6/30",
+            None,
+            None,
+            None,
+        ]
+    )
+    ws.append(
+        [77, "南阳妇幼", "妇幼保健院", "二级", "南阳市", None, None, None, None, 20290101, None, None, None]
+    )
     ws["A4"].number_format = "000000"  # a lab code with leading zeros kept by the display format
-    ws.append(["S-01", "济源血站", "血站", "未定级", "济源示范区", None, None, None, None,
-               "2030年1月2日 0:00", None, None, None])
+    ws.append(
+        [
+            "S-01",
+            "济源血站",
+            "血站",
+            "未定级",
+            "济源示范区",
+            None,
+            None,
+            None,
+            None,
+            "2030年1月2日 0:00",
+            None,
+            None,
+            None,
+        ]
+    )
     buf = io.BytesIO()
     wb.save(buf)
 
@@ -201,10 +263,14 @@ def test_headers_under_a_title_row_and_sheet_after_an_instructions_sheet() -> No
 # Import: refusals, row by row
 # --------------------------------------------------------------------------------------------------
 def test_missing_required_columns_are_named_with_the_headers_found() -> None:
-    report = read(xlsx([
-        ["编码", "名称", "等级", "联系人", "手机"],
-        ["1", "某医院", "三甲", "张三", "13812345678"],
-    ]))
+    report = read(
+        xlsx(
+            [
+                ["编码", "名称", "等级", "联系人", "手机"],
+                ["1", "某医院", "三甲", "张三", "13812345678"],
+            ]
+        )
+    )
 
     issue = file_issue(report)
     assert issue.message_id == "xl-file-missing-columns"
@@ -218,24 +284,32 @@ def test_missing_required_columns_are_named_with_the_headers_found() -> None:
 
 
 def test_two_headers_for_the_same_column_are_refused() -> None:
-    report = read(xlsx([
-        [*HEADERS, "联系电话"],
-        ["1", "x", "综合医院", "三甲", "郑州", "张三", "13812345678", "1"],
-    ]))
+    report = read(
+        xlsx(
+            [
+                [*HEADERS, "联系电话"],
+                ["1", "x", "综合医院", "三甲", "郑州", "张三", "13812345678", "1"],
+            ]
+        )
+    )
     issue = file_issue(report)
     assert issue.message_id == "xl-file-duplicate-column"
     assert issue.args == {"first": "手机", "second": "联系电话"}
 
 
 def test_duplicate_codes_report_the_second_occurrence_and_name_the_first_row() -> None:
-    report = read(xlsx([
-        HEADERS,
-        ["41001", "甲医院", "综合医院", "三甲", "郑州", None, None],
-        ["41002", "乙医院", "综合医院", "三甲", "郑州", None, None],
-        [None] * 7,
-        [41001, "丙医院", "综合医院", "三甲", "郑州", None, None],  # same code, typed as a number
-        ["41002", "丁医院", "综合医院", "三甲", "火星", None, None],
-    ]))
+    report = read(
+        xlsx(
+            [
+                HEADERS,
+                ["41001", "甲医院", "综合医院", "三甲", "郑州", None, None],
+                ["41002", "乙医院", "综合医院", "三甲", "郑州", None, None],
+                [None] * 7,
+                [41001, "丙医院", "综合医院", "三甲", "郑州", None, None],  # same code, typed as a number
+                ["41002", "丁医院", "综合医院", "三甲", "火星", None, None],
+            ]
+        )
+    )
 
     assert [r.row for r in report.rows] == [2, 3]
     assert by_row(report) == {
@@ -286,16 +360,21 @@ def test_wrong_cell_types_are_refused_with_the_reason() -> None:
     for issue in report.issues:
         args.setdefault(issue.row, issue.args)  # the first issue of each row
     assert args[2]["value"] == "12.5"
+    assert args[6]["value"] == "914101001234567000"  # what Excel shows: the last digits are gone
     assert args[5]["value"] == "#N/A"
     assert args[8]["max"] == 100
 
 
 def test_unknown_type_level_city_list_allowed_values() -> None:
-    report = read(xlsx([
-        HEADERS,
-        ["C1", "甲医院", "试剂公司", "特级", "北京", None, None],
-        ["C2", "乙医院", "综合医院", "三甲", "郑州市 ", None, None],
-    ]))
+    report = read(
+        xlsx(
+            [
+                HEADERS,
+                ["C1", "甲医院", "试剂公司", "特级", "北京", None, None],
+                ["C2", "乙医院", "综合医院", "三甲", "郑州市 ", None, None],
+            ]
+        )
+    )
 
     assert [r.row for r in report.rows] == [3]
     assert by_row(report) == {
@@ -311,16 +390,60 @@ def test_unknown_type_level_city_list_allowed_values() -> None:
 
 def test_missing_required_values_invalid_mobiles_and_half_filled_contacts() -> None:
     headers = [*HEADERS, "备用联系人", "备用联系人手机"]
-    report = read(xlsx([
-        headers,
-        ["D1", None, "综合医院", "三甲", "郑州", None, None, None, None],  # 2: no name
-        ["D2", "乙医院", "综合医院", "三甲", "郑州", "张三", "1381234567", None, None],  # 3: 10 digits
-        ["D3", "丙医院", "综合医院", "三甲", "郑州", "张三", None, None, None],  # 4: contact, no mobile
-        ["D4", "丁医院", "综合医院", "三甲", "郑州", None, "13812345678", None, None],  # 5: no contact
-        ["D5", "戊医院", "综合医院", "三甲", "郑州", "张三", "13812345678", "李四", None],  # 6
-        ["D6", "己医院", "综合医院", "三甲", "郑州", "张三", "13812345678", None, "0371-6796630"],  # 7
-        [None, None, None, None, None, "张三", None, None, None],  # 8: a stray contact only
-    ]))
+    report = read(
+        xlsx(
+            [
+                headers,
+                ["D1", None, "综合医院", "三甲", "郑州", None, None, None, None],  # 2: no name
+                [
+                    "D2",
+                    "乙医院",
+                    "综合医院",
+                    "三甲",
+                    "郑州",
+                    "张三",
+                    "1381234567",
+                    None,
+                    None,
+                ],  # 3: 10 digits
+                [
+                    "D3",
+                    "丙医院",
+                    "综合医院",
+                    "三甲",
+                    "郑州",
+                    "张三",
+                    None,
+                    None,
+                    None,
+                ],  # 4: contact, no mobile
+                [
+                    "D4",
+                    "丁医院",
+                    "综合医院",
+                    "三甲",
+                    "郑州",
+                    None,
+                    "13812345678",
+                    None,
+                    None,
+                ],  # 5: no contact
+                ["D5", "戊医院", "综合医院", "三甲", "郑州", "张三", "13812345678", "李四", None],  # 6
+                [
+                    "D6",
+                    "己医院",
+                    "综合医院",
+                    "三甲",
+                    "郑州",
+                    "张三",
+                    "13812345678",
+                    None,
+                    "0371-6796630",
+                ],  # 7
+                [None, None, None, None, None, "张三", None, None, None],  # 8: a stray contact only
+            ]
+        )
+    )
 
     assert report.rows == ()
     assert by_row(report) == {
@@ -427,8 +550,21 @@ CSV_TEXT = "实验室编码,单位名称,机构类型,等级,地市\n41001,郑�
         (b"", "xl-file-empty"),
         (b"  \n", "xl-file-empty"),
     ],
-    ids=["csv-utf8", "csv-bom", "csv-gbk", "txt-utf16", "html", "xml2003", "xls", "encrypted", "pdf", "png",
-         "binary", "empty", "blank"],
+    ids=[
+        "csv-utf8",
+        "csv-bom",
+        "csv-gbk",
+        "txt-utf16",
+        "html",
+        "xml2003",
+        "xls",
+        "encrypted",
+        "pdf",
+        "png",
+        "binary",
+        "empty",
+        "blank",
+    ],
 )
 def test_files_that_are_not_xlsx_are_named(data: bytes, message_id: str) -> None:
     assert file_issue(read(data)).message_id == message_id
@@ -498,10 +634,20 @@ def test_ten_thousand_rows_import_in_a_few_seconds(capsys: pytest.CaptureFixture
     ws.append([*HEADERS, "统一社会信用代码", "许可证有效期至", "地址"])
     cities = ["郑州", "开封市", "洛阳", "南阳市"]
     for i in range(10_000):
-        ws.append([
-            f"{i:06d}", f"第{i}号医院", "综合医院", "三级甲等", cities[i % 4], f"联系人{i}",
-            f"138{i:08d}", CREDIT, datetime(2028, 1, 1) + timedelta(days=i % 365), f"河南省某市某路{i}号",
-        ])
+        ws.append(
+            [
+                f"{i:06d}",
+                f"第{i}号医院",
+                "综合医院",
+                "三级甲等",
+                cities[i % 4],
+                f"联系人{i}",
+                f"138{i:08d}",
+                CREDIT,
+                datetime(2028, 1, 1) + timedelta(days=i % 365),
+                f"河南省某市某路{i}号",
+            ]
+        )
     buf = io.BytesIO()
     wb.save(buf)
 
@@ -618,11 +764,13 @@ def test_export_column_widths_count_wide_characters_and_are_capped() -> None:
 
 def test_export_sheet_titles_are_unique_and_empty_sheets_still_have_a_header() -> None:
     long_title = "参评实验室名单" * 10
-    data = write_workbook([
-        Sheet(long_title, [Column("编码", "c")], []),
-        Sheet(long_title, [Column("编码", "c")], [], freeze_header=False),
-        Sheet("", [Column("编码", "c")], [{"c": "1"}]),
-    ])
+    data = write_workbook(
+        [
+            Sheet(long_title, [Column("编码", "c")], []),
+            Sheet(long_title, [Column("编码", "c")], [], freeze_header=False),
+            Sheet("", [Column("编码", "c")], [{"c": "1"}]),
+        ]
+    )
     wb = openpyxl.load_workbook(io.BytesIO(data))
     titles = wb.sheetnames
     assert titles[0] == long_title[:31]
@@ -668,11 +816,15 @@ def test_any_text_round_trips_as_safe_text(texts: list[str]) -> None:
 
 
 def test_import_report_lists_refusals_with_rendered_reasons() -> None:
-    report = read(xlsx([
-        HEADERS,
-        ["H1", "甲医院", "综合医院", "三甲", "郑州", "张三", "13812345678"],
-        ["H1", "乙医院", "综合医院", "三甲", "北京", None, None],
-    ]))
+    report = read(
+        xlsx(
+            [
+                HEADERS,
+                ["H1", "甲医院", "综合医院", "三甲", "郑州", "张三", "13812345678"],
+                ["H1", "乙医院", "综合医院", "三甲", "北京", None, None],
+            ]
+        )
+    )
     render = _renderer("zh")
     wb = openpyxl.load_workbook(io.BytesIO(write_import_report(report, render)))
     ws = wb.worksheets[0]
@@ -798,9 +950,20 @@ def _soffice_convert(src: Path, convert_to: str, outdir: Path) -> Path:
     profile = Path("/tmp") / f"eqa-lo-{uuid.uuid4().hex}"  # own profile: parallel runs must not clash
     try:
         subprocess.run(
-            [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", convert_to, "--outdir", str(outdir), str(src)],
-            check=True, capture_output=True, timeout=120,
+            [
+                SOFFICE,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                convert_to,
+                "--outdir",
+                str(outdir),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
@@ -818,8 +981,10 @@ def test_libreoffice_reads_the_export_as_intended(tmp_path: Path) -> None:
     out = _soffice_convert(src, "csv:Text - txt - csv (StarCalc):44,34,76", tmp_path / "csv")
 
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
-    header, first, second = rows[0], dict(zip(rows[0], rows[1], strict=True)), dict(
-        zip(rows[0], rows[2], strict=True)
+    header, first, second = (
+        rows[0],
+        dict(zip(rows[0], rows[1], strict=True)),
+        dict(zip(rows[0], rows[2], strict=True)),
     )
     assert header == [c.header for c in EXPORT_COLUMNS]
     assert first["统一社会信用代码"] == "914101001234567890"  # 18 digits intact, not 9.14E+17
@@ -840,8 +1005,18 @@ def test_roster_saved_by_libreoffice_imports_and_its_formulas_are_refused(tmp_pa
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append([*HEADERS, "许可证有效期至"])
-    ws.append(["000123", "郑州大学第一附属医院", "综合医院", "三级甲等", "郑州", "张三", "13812345678",
-               date(2027, 12, 31)])
+    ws.append(
+        [
+            "000123",
+            "郑州大学第一附属医院",
+            "综合医院",
+            "三级甲等",
+            "郑州",
+            "张三",
+            "13812345678",
+            date(2027, 12, 31),
+        ]
+    )
     ws.append([41002, "开封市中医院", "中医医院", "二甲", "开封市", None, None, None])
     ws.append(["L3", "=B2", "综合医院", "三甲", "郑州", None, None, None])
     ws["A1"].font = Font(bold=True)

@@ -46,7 +46,10 @@ xl-backup-mobile-without-contact = Row { NUMBER($row, useGrouping: 0) }: a backu
 
 ## Summary and the import report workbook
 
-xl-import-summary = The roster has { NUMBER($total, useGrouping: 0) } rows: { NUMBER($accepted, useGrouping: 0) } imported, { NUMBER($refused, useGrouping: 0) } refused. { $refused ->
+xl-import-summary = The roster has { NUMBER($total, useGrouping: 0) } { $total ->
+        [one] row
+       *[other] rows
+    }: { NUMBER($accepted, useGrouping: 0) } imported, { NUMBER($refused, useGrouping: 0) } refused. { $refused ->
         [0] Everything was imported.
        *[other] The refused rows and the reasons are in the problem list; correct them and upload again.
     }
