@@ -152,6 +152,7 @@ class BindingCode(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[str | None] = mapped_column(String(80))
+    for_backup: Mapped[bool] = mapped_column(Boolean, default=False)  # binds a backup contact
     created_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -188,12 +189,16 @@ class Enrollment(Base):
     year: Mapped[int] = mapped_column(index=True)
     # draft | submitted (awaiting review) | returned | approved
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    last_year_tests: Mapped[list[Any]] = mapped_column(default=list)  # "<specialty>.<test>" keys
+    last_year_tests: Mapped[list[Any]] = mapped_column(default=list)  # "<specialty>.<test>" keys, as submitted
+    # Ticks not yet submitted: kept in the database so nothing ticked is lost to /cancel or a restart.
+    checklist_draft: Mapped[list[Any] | None] = mapped_column(JSON)
     checklist_submitted_at: Mapped[datetime | None]
     lab_info: Mapped[dict[str, Any]] = mapped_column(default=dict)
     invoice: Mapped[dict[str, Any]] = mapped_column(default=dict)
     mailing: Mapped[dict[str, Any]] = mapped_column(default=dict)
     specialties: Mapped[list[Any]] = mapped_column(default=list)
+    # Mandatory specialties the lab explicitly declined (shown to reviewers; never dropped silently).
+    mandatory_declined: Mapped[list[Any]] = mapped_column(default=list)
     plan_confirmed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     revision: Mapped[int] = mapped_column(default=0)  # bumped by each submission; reviews name the revision

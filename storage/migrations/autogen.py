@@ -6,6 +6,8 @@ python -m storage.migrations.autogen "what changed"
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,5 +32,14 @@ async def _main(message: str, rev_id: str | None) -> None:
         await db.dispose()
 
 
+def _tidy() -> None:
+    """Generated code passes the project's lint like any other file."""
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    versions = str(Path(__file__).with_name("versions"))
+    subprocess.run([ruff, "format", "-q", versions], check=False)
+    subprocess.run([ruff, "check", "--fix", "-q", versions], check=False)
+
+
 if __name__ == "__main__":
     asyncio.run(_main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
+    _tidy()

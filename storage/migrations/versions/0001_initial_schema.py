@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 01:46:51.611392
+Create Date: 2026-11-24 01:58:04.137612
 """
 
 from __future__ import annotations
@@ -187,9 +187,7 @@ def upgrade() -> None:
         sa.Column("lab_id", sa.Integer(), nullable=True),
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["lab_id"], ["labs.id"], name=op.f("fk_audit_log_lab_id_labs"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_audit_log_lab_id_labs"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -204,11 +202,10 @@ def upgrade() -> None:
         sa.Column("expires_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.String(length=80), nullable=True),
+        sa.Column("for_backup", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(length=80), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lab_id"], ["labs.id"], name=op.f("fk_binding_codes_lab_id_labs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_binding_codes_lab_id_labs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_binding_codes")),
     )
     with op.batch_alter_table("binding_codes", schema=None) as batch_op:
@@ -229,9 +226,7 @@ def upgrade() -> None:
         sa.Column("unanswered_reminders", sa.Integer(), nullable=False),
         sa.Column("last_seen_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lab_id"], ["labs.id"], name=op.f("fk_contacts_lab_id_labs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_contacts_lab_id_labs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
         sa.UniqueConstraint("lab_id", "platform", "user_id", name=op.f("uq_contacts_lab_id")),
     )
@@ -245,11 +240,13 @@ def upgrade() -> None:
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("last_year_tests", sa.JSON(), nullable=False),
+        sa.Column("checklist_draft", sa.JSON(), nullable=True),
         sa.Column("checklist_submitted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lab_info", sa.JSON(), nullable=False),
         sa.Column("invoice", sa.JSON(), nullable=False),
         sa.Column("mailing", sa.JSON(), nullable=False),
         sa.Column("specialties", sa.JSON(), nullable=False),
+        sa.Column("mandatory_declined", sa.JSON(), nullable=False),
         sa.Column("plan_confirmed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("submitted_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
@@ -257,9 +254,7 @@ def upgrade() -> None:
         sa.Column("decided_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["lab_id"], ["labs.id"], name=op.f("fk_enrollments_lab_id_labs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_enrollments_lab_id_labs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
         sa.UniqueConstraint("lab_id", "year", name=op.f("uq_enrollments_lab_id")),
     )
@@ -289,9 +284,7 @@ def upgrade() -> None:
             name=op.f("fk_documents_enrollment_id_enrollments"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["lab_id"], ["labs.id"], name=op.f("fk_documents_lab_id_labs"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_documents_lab_id_labs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
     )
     with op.batch_alter_table("documents", schema=None) as batch_op:
@@ -317,10 +310,7 @@ def upgrade() -> None:
         sa.Column("result", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["broadcast_id"],
-            ["broadcasts.id"],
-            name=op.f("fk_outbox_broadcast_id_broadcasts"),
-            ondelete="CASCADE",
+            ["broadcast_id"], ["broadcasts.id"], name=op.f("fk_outbox_broadcast_id_broadcasts"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["contact_id"], ["contacts.id"], name=op.f("fk_outbox_contact_id_contacts"), ondelete="SET NULL"
