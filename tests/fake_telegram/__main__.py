@@ -21,10 +21,7 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     async with tg:
         print(f"fake Telegram Bot API on {tg.root}  token={tg.token}", flush=True)
-        print(
-            f"  python-telegram-bot: Bot(token, base_url='{tg.api_base_url}', "
-            f"base_file_url='{tg.file_base_url}')"
-        )
+        print(f"  python-telegram-bot: Bot(token, base_url='{tg.api_base_url}', base_file_url='{tg.file_base_url}')")
         print(f"  aiogram: AiohttpSession(api=TelegramAPIServer.from_base('{tg.root}'))")
         print(f'  act as a user: curl -d \'{{"text":"hi"}}\' {tg.root}/_fake/users/1001/text', flush=True)
         await asyncio.Event().wait()
@@ -35,9 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default=DEFAULT_TOKEN)
-    parser.add_argument(
-        "--spec", default=None, help="api.json path (default: $EQA_BOT_API_SPEC or the bundled copy)"
-    )
+    parser.add_argument("--spec", default=None, help="api.json path (default: $EQA_BOT_API_SPEC or the bundled copy)")
     parser.add_argument("--lenient", action="store_true", help="ignore unknown parameters like Telegram does")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -45,15 +45,11 @@ async def handle_control(tg: FakeTelegram, request: web.Request) -> web.StreamRe
             return web.json_response({"update_id": tg.inject_update(body)})
         m = re.fullmatch(r"/users/(\d+)/(text|command|press)", path)
         if request.method == "POST" and m:
-            user = tg.user(
-                int(m[1]), body.get("first_name", "Test"), language_code=body.get("language_code", "en")
-            )
+            user = tg.user(int(m[1]), body.get("first_name", "Test"), language_code=body.get("language_code", "en"))
             if m[2] == "text":
                 return web.json_response(await user.send_text(body["text"]), dumps=dumps)
             if m[2] == "command":
-                return web.json_response(
-                    await user.send_command(body["command"], body.get("payload")), dumps=dumps
-                )
+                return web.json_response(await user.send_command(body["command"], body.get("payload")), dumps=dumps)
             qid = await user.press(body["label"], substring=bool(body.get("substring")))
             return web.json_response({"callback_query_id": qid})
     except (LookupError, ValueError, TypeError) as exc:

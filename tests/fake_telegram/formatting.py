@@ -266,8 +266,7 @@ def parse_markdown_v2(source: str) -> tuple[str, list[Entity]]:
     if stack:
         kind, _, src = stack[-1]
         raise _cant_parse(
-            f"Can't find end of {_MDV2_NAMES.get(kind, kind)} entity "
-            f"at byte offset {_byte_offset(source, src)}"
+            f"Can't find end of {_MDV2_NAMES.get(kind, kind)} entity at byte offset {_byte_offset(source, src)}"
         )
     return out.result()
 
@@ -316,9 +315,7 @@ def parse_markdown(source: str) -> tuple[str, list[Entity]]:
             delim = "```" if source.startswith("```", i) else ch
             end = source.find(delim, i + len(delim))
             if end == -1:
-                raise _cant_parse(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
-                )
+                raise _cant_parse(f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}")
             start16 = out.pos16
             out.add(source[i + len(delim) : end])
             kind = "pre" if delim == "```" else kinds.get(ch, "code")
@@ -328,9 +325,7 @@ def parse_markdown(source: str) -> tuple[str, list[Entity]]:
         if ch == "[":
             m = re.match(r"\[([^\]]*)\]\(([^)]*)\)", source[i:])
             if not m:
-                raise _cant_parse(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}"
-                )
+                raise _cant_parse(f"Can't find end of the entity starting at byte offset {_byte_offset(source, i)}")
             start16 = out.pos16
             out.add(m.group(1))
             out.entity("text_link", start16, url=m.group(2))
@@ -377,7 +372,5 @@ def bot_command_entities(text: str) -> list[Entity]:
     """bot_command entities Telegram attaches to a user's message (any /command at a word start)."""
     ents: list[Entity] = []
     for m in re.finditer(r"(?<![^\s])/[a-zA-Z0-9_]{1,32}(?:@[a-zA-Z0-9_]{3,32})?", text):
-        ents.append(
-            {"offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0)), "type": "bot_command"}
-        )
+        ents.append({"offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group(0)), "type": "bot_command"})
     return ents

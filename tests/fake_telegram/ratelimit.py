@@ -100,9 +100,7 @@ class RateLimits:
             if is_group:
                 group = self._groups.get(chat_id)
                 if group is None:
-                    group = self._groups[chat_id] = _Window(
-                        *_normalise(self.per_minute_per_group, 60.0, self.scale)
-                    )
+                    group = self._groups[chat_id] = _Window(*_normalise(self.per_minute_per_group, 60.0, self.scale))
                 windows.append(group)
         return windows
 

@@ -59,12 +59,9 @@ _FILE_RE = re.compile(r"^/file/bot(?P<token>[^/]+)/(?P<path>.+)$")
 _SECRET_RE = re.compile(r"[A-Za-z0-9_\-]{1,256}")
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 
-CONFLICT_POLLING = (
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-)
+CONFLICT_POLLING = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 CONFLICT_WEBHOOK = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same as a "
@@ -404,9 +401,7 @@ class FakeTelegram:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(fut, timeout)
 
-    async def _wait_until(
-        self, check: Callable[[], T | None], timeout: float, describe: Callable[[], str]
-    ) -> T:
+    async def _wait_until(self, check: Callable[[], T | None], timeout: float, describe: Callable[[], str]) -> T:
         async def waiter() -> T:
             assert self._loop is not None
             deadline = self._loop.time() + timeout
@@ -512,9 +507,7 @@ class FakeTelegram:
             if chat is None:
                 return []
             return [
-                BotMessage.of(m)
-                for m in chat.messages.values()
-                if m.from_bot and (include_deleted or not m.deleted)
+                BotMessage.of(m) for m in chat.messages.values() if m.from_bot and (include_deleted or not m.deleted)
             ]
 
     def chat_messages(self, chat_id: int | Any) -> list[dict[str, Any]]:
@@ -558,6 +551,11 @@ class FakeTelegram:
     def webhook_deliveries(self) -> list[WebhookDelivery]:
         with self._lock:
             return list(self._webhook_deliveries)
+
+    @property
+    def long_poll_active(self) -> bool:
+        """True while a getUpdates call is waiting for updates."""
+        return self._active_poll is not None
 
     @property
     def rate_limited_count(self) -> int:
@@ -724,9 +722,7 @@ class FakeTelegram:
             self._enqueue({"message": raw})
             return copy.deepcopy(raw)
 
-    def _add_callback_query(
-        self, user: dict[str, Any], chat: ChatState, msg: StoredMessage, data: str
-    ) -> str:
+    def _add_callback_query(self, user: dict[str, Any], chat: ChatState, msg: StoredMessage, data: str) -> str:
         with self._lock:
             qid = str(4_000_000_000_000_000_000 + self.bot_id % 1000 * 1_000_000 + next(self._query_ids))
             query = {
@@ -876,10 +872,7 @@ class FakeTelegram:
         return result
 
     def _check_blocked(self, name: str, params: dict[str, Any], call: Call) -> None:
-        if (
-            not (name.startswith("send") or name in ("copyMessage", "forwardMessage"))
-            or "chat_id" not in params
-        ):
+        if not (name.startswith("send") or name in ("copyMessage", "forwardMessage")) or "chat_id" not in params:
             return
         chat: ChatState | None
         try:
@@ -929,9 +922,7 @@ class FakeTelegram:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request(
-                    'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
-                )
+                raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays')
             if sum(len(r) for r in rows) > 100:
                 raise bad_request("reply markup is too long")
             for row in rows:
@@ -965,13 +956,9 @@ class FakeTelegram:
             raise bad_request("BUTTON_TEXT_INVALID")
         actions = [a for a in _INLINE_ACTIONS if a in button]
         if not actions:
-            raise bad_request(
-                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-            )
+            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
         if len(actions) > 1:
-            raise bad_request(
-                f"can't parse inline keyboard button: only one of {', '.join(actions)} may be used"
-            )
+            raise bad_request(f"can't parse inline keyboard button: only one of {', '.join(actions)} may be used")
         if "callback_data" in button:
             data = button["callback_data"]
             if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
@@ -1069,8 +1056,7 @@ class FakeTelegram:
     def _upload_photo(self, up: UploadedFile) -> Photo:
         if up.size > PHOTO_UPLOAD_LIMIT:
             raise bad_request(
-                f"file of size {up.size} bytes is too big for a photo; "
-                f"the maximum size is {PHOTO_UPLOAD_LIMIT} bytes"
+                f"file of size {up.size} bytes is too big for a photo; the maximum size is {PHOTO_UPLOAD_LIMIT} bytes"
             )
         if up.size == 0:
             raise bad_request("file must be non-empty")
@@ -1091,9 +1077,7 @@ class FakeTelegram:
             raise bad_request("message can't be edited")
         return chat, msg
 
-    def _apply_edit(
-        self, chat: ChatState, msg: StoredMessage, changes: dict[str, Any], markup: Any
-    ) -> dict[str, Any]:
+    def _apply_edit(self, chat: ChatState, msg: StoredMessage, changes: dict[str, Any], markup: Any) -> dict[str, Any]:
         new_markup = copy.deepcopy(markup) if markup and markup.get("inline_keyboard") else None
         before = {k: msg.raw.get(k) for k in changes} | {"reply_markup": msg.raw.get("reply_markup")}
         after = {k: v or None for k, v in changes.items()} | {"reply_markup": new_markup}
@@ -1128,8 +1112,7 @@ class FakeTelegram:
         self._updates = [
             u
             for u in self._updates
-            if u["update_id"] >= offset
-            or (u["update_id"] in self._forced and u["update_id"] not in self._delivered)
+            if u["update_id"] >= offset or (u["update_id"] in self._forced and u["update_id"] not in self._delivered)
         ]
 
     def _allowed(self, update: dict[str, Any]) -> bool:
@@ -1289,11 +1272,7 @@ class FakeTelegram:
         markup = self._markup(p.get("reply_markup"))
         reply_to = self._reply_to(chat, p)
         doc = p["document"]
-        stored = (
-            self._upload_document(doc)
-            if isinstance(doc, UploadedFile)
-            else self._resolve_file(doc, "document")
-        )
+        stored = self._upload_document(doc) if isinstance(doc, UploadedFile) else self._resolve_file(doc, "document")
         assert isinstance(stored, StoredFile)
         msg = self._post_bot_message(chat, {"document": stored.document(), **caption}, markup, reply_to)
         self._sent_files.append(
@@ -1342,16 +1321,12 @@ class FakeTelegram:
                 raise bad_request("can't parse InputMedia: media not found")
             kind = item.get("type")
             if kind not in ("photo", "document"):
-                raise bad_request(
-                    f'can\'t parse InputMedia: type "{kind}" is not supported by the fake server'
-                )
+                raise bad_request(f'can\'t parse InputMedia: type "{kind}" is not supported by the fake server')
             src = item["media"]  # spec decoding already swapped attach://name for the uploaded part
             if isinstance(src, str) and src.startswith("attach://"):
                 raise bad_request("can't parse InputMedia: media not found")
             if isinstance(src, UploadedFile):
-                stored: StoredFile | Photo = (
-                    self._upload_photo(src) if kind == "photo" else self._upload_document(src)
-                )
+                stored: StoredFile | Photo = self._upload_photo(src) if kind == "photo" else self._upload_document(src)
             else:
                 stored = self._resolve_file(src, kind)
             prepared.append((kind, stored, self._caption(item)))
@@ -1408,9 +1383,7 @@ class FakeTelegram:
         return True
 
     def _get_my_commands(self, p: dict[str, Any]) -> list[dict[str, Any]]:
-        return copy.deepcopy(
-            self._commands.get((self._scope_key(p.get("scope")), p.get("language_code") or ""), [])
-        )
+        return copy.deepcopy(self._commands.get((self._scope_key(p.get("scope")), p.get("language_code") or ""), []))
 
     def _delete_my_commands(self, p: dict[str, Any]) -> bool:
         self._commands.pop((self._scope_key(p.get("scope")), p.get("language_code") or ""), None)
@@ -1428,9 +1401,7 @@ class FakeTelegram:
 
     def _get_chat_menu_button(self, p: dict[str, Any]) -> dict[str, Any]:
         chat_id = p.get("chat_id")
-        return copy.deepcopy(
-            self._menu_buttons.get(chat_id, self._menu_buttons.get(None, {"type": "default"}))
-        )
+        return copy.deepcopy(self._menu_buttons.get(chat_id, self._menu_buttons.get(None, {"type": "default"})))
 
     def _close(self, p: dict[str, Any]) -> bool:
         self.closed = True
@@ -1513,9 +1484,7 @@ class FakeTelegram:
                 except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                     error = f"Connection failed: {type(exc).__name__}: {exc}"
                 with self._lock:
-                    self._webhook_deliveries.append(
-                        WebhookDelivery(upd["update_id"], status, error, time.time())
-                    )
+                    self._webhook_deliveries.append(WebhookDelivery(upd["update_id"], status, error, time.time()))
                     if error is None:
                         self._updates = [u for u in self._updates if u is not upd]
                     else:
@@ -1545,9 +1514,7 @@ class FakeTelegram:
                 if isinstance(part, aiohttp.BodyPartReader) and part.name:
                     data = await part.read(decode=True)
                     raw[part.name] = (
-                        UploadedFile(
-                            part.name, part.filename, part.headers.get("Content-Type", ""), bytes(data)
-                        )
+                        UploadedFile(part.name, part.filename, part.headers.get("Content-Type", ""), bytes(data))
                         if part.filename
                         else data.decode()
                     )

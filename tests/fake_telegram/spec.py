@@ -56,9 +56,7 @@ class UploadedFile:
         return len(self.data)
 
     def __repr__(self) -> str:  # keep recorded calls readable: no raw bytes
-        return (
-            f"UploadedFile({self.part_name!r}, {self.filename!r}, {self.content_type!r}, {self.size} bytes)"
-        )
+        return f"UploadedFile({self.part_name!r}, {self.filename!r}, {self.content_type!r}, {self.size} bytes)"
 
 
 @dataclass(frozen=True)

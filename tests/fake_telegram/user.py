@@ -101,9 +101,7 @@ class FakeUser:
         entity = {"offset": 0, "length": utf16_len(head), "type": "bot_command"}
         return self._send({"text": text, "entities": [entity]})
 
-    async def press(
-        self, label: str, *, substring: bool = False, message: BotMessage | int | None = None
-    ) -> str:
+    async def press(self, label: str, *, substring: bool = False, message: BotMessage | int | None = None) -> str:
         """Press an inline button on the newest bot message that has it; returns the query id."""
         with self.tg._lock:
             candidates = self._bot_messages_newest_first()
@@ -116,9 +114,7 @@ class FakeUser:
                     continue
                 if "callback_data" not in button:
                     kinds = [k for k in button if k != "text"]
-                    raise LookupError(
-                        f"button {label!r} has no callback_data (it is a {'/'.join(kinds)} button)"
-                    )
+                    raise LookupError(f"button {label!r} has no callback_data (it is a {'/'.join(kinds)} button)")
                 self._mark()
                 return self.tg._add_callback_query(self.user, self._chat, stored, button["callback_data"])
             available = [
@@ -146,9 +142,7 @@ class FakeUser:
                     return await self.send_contact(f"+86138{self.user_id % 10**8:08d}")
                 return await self.send_text(label)
         labels = [b if isinstance(b, str) else b.get("text") for row in rows for b in row]
-        raise LookupError(
-            f"no reply keyboard button {label!r} in chat {self.chat_id}; shown: {labels or 'none'}"
-        )
+        raise LookupError(f"no reply keyboard button {label!r} in chat {self.chat_id}; shown: {labels or 'none'}")
 
     async def send_contact(self, phone_number: str, *, own: bool = True) -> dict[str, Any]:
         contact: dict[str, Any] = {"phone_number": phone_number, "first_name": self.first_name}
@@ -180,9 +174,7 @@ class FakeUser:
     ) -> dict[str, Any]:
         with self.tg._lock:
             f = self.tg._register(
-                StoredFile(
-                    "document", data, file_name=filename, mime_type=mime_type or guess_mime(filename, None)
-                )
+                StoredFile("document", data, file_name=filename, mime_type=mime_type or guess_mime(filename, None))
             )
         content: dict[str, Any] = {}
         if media_group_id:
@@ -192,9 +184,7 @@ class FakeUser:
             content["caption"] = caption
         return self._send(content)
 
-    async def send_album(
-        self, items: Sequence[AlbumItem], caption: str | None = None
-    ) -> list[dict[str, Any]]:
+    async def send_album(self, items: Sequence[AlbumItem], caption: str | None = None) -> list[dict[str, Any]]:
         """2-10 photos/documents sharing one media_group_id, as separate updates (like Telegram)."""
         if not 2 <= len(items) <= 10:
             raise ValueError("an album has 2-10 items")
