@@ -39,7 +39,12 @@ from tests.fake_telegram import (
 from tests.fake_telegram.formatting import parse_html, parse_markdown_v2, render
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [
+    pytest.mark.timeout(30),
+    # PTB 22 warns when RetryAfter.retry_after is read as an int, and about do_api_request.
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::telegram.warnings.PTBUserWarning"),
+]
 
 
 def png(width: int = 400, height: int = 300, color: str = "red") -> bytes:
@@ -493,6 +498,88 @@ async def test_missing_required_parameter(tg: FakeTelegram) -> None:
         "error_code": 400,
         "description": 'Bad Request: parameter "chat_id" is required',
     }
+
+
+# ---------------------------------------------------------------------------- whole frameworks
+
+
+async def test_ptb_application_polling_end_to_end(tg: FakeTelegram) -> None:
+    from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+    async def start(update: telegram.Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        keyboard = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("报名", callback_data="enrol")]])
+        await update.message.reply_text(f"欢迎 {context.args[0]}", reply_markup=keyboard, do_quote=True)
+
+    async def pressed(update: telegram.Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.callback_query is not None
+        await update.callback_query.answer("已记录")
+        await update.callback_query.edit_message_text("已报名")
+
+    async def photo(update: telegram.Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        data = await (await update.message.photo[-1].get_file()).download_as_bytearray()
+        await update.message.reply_document(bytes(data), filename="echo.png")
+
+    app = Application.builder().token(tg.token).base_url(tg.api_base_url).base_file_url(tg.file_base_url).build()
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CallbackQueryHandler(pressed))
+    app.add_handler(MessageHandler(filters.PHOTO, photo))
+    u = tg.user(3131, "张三", language_code="zh-hans")
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=2, drop_pending_updates=True)
+        await u.send_command("start", "lab-7")
+        welcome = await u.wait_for_message()
+        assert welcome.text == "欢迎 lab-7" and welcome.raw["reply_to_message"]["text"] == "/start lab-7"
+        query = await u.press("报名")
+        assert (await u.wait_for_answer(query))["text"] == "已记录"
+        assert (await u.wait_for_message()).text == "已报名"
+        image = png(64, 64)
+        await u.send_photo(image)
+        assert (await u.wait_for_message()).document["file_name"] == "echo.png"
+        assert tg.sent_files(u)[-1].data == image
+        await app.updater.stop()
+        await app.stop()
+    assert tg.errors() == []  # the poll PTB abandons on shutdown is not an error
+
+
+async def test_aiogram_dispatcher_polling_end_to_end(tg: FakeTelegram) -> None:
+    from aiogram import Dispatcher, F, Router
+    from aiogram.filters import CommandObject, CommandStart
+
+    router = Router()
+
+    @router.message(CommandStart())
+    async def start(message: aiogram_types.Message, command: CommandObject) -> None:
+        keyboard = aiogram_types.InlineKeyboardMarkup(
+            inline_keyboard=[[aiogram_types.InlineKeyboardButton(text="报名", callback_data="enrol")]]
+        )
+        await message.reply(f"欢迎 {command.args}", reply_markup=keyboard)
+
+    @router.callback_query(F.data == "enrol")
+    async def pressed(query: aiogram_types.CallbackQuery) -> None:
+        await query.answer("已记录")
+        assert isinstance(query.message, aiogram_types.Message)
+        await query.message.edit_text("已报名")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    bot = AiogramBot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.root)))
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=2))
+    try:
+        u = tg.user(3232, "李四")
+        await u.send_command("start", "lab-8")
+        assert (await u.wait_for_message()).text == "欢迎 lab-8"
+        query = await u.press("报名")
+        assert (await u.wait_for_answer(query))["text"] == "已记录"
+        assert (await u.wait_for_message()).text == "已报名"
+    finally:
+        await dp.stop_polling()
+        await polling
+        await bot.session.close()
+    assert tg.errors() == []
 
 
 # ---------------------------------------------------------------------------- protocol details

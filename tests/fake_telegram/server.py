@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import copy
 import functools
 import inspect
@@ -103,6 +104,15 @@ class FakeTelegramTimeout(AssertionError):
 
 class _Disconnect(Exception):
     """Injected fault: drop the connection without an answer."""
+
+
+class _Abandoned(Exception):
+    """The client closed the connection while we were still working on its request."""
+
+
+# The HTTP request being handled, so a long poll can notice that its client went away.
+_REQUEST: contextvars.ContextVar[web.Request | None] = contextvars.ContextVar("fake_tg_request", default=None)
+ABANDONED = 499  # status recorded for requests whose client disconnected first (nginx's convention)
 
 
 @dataclass(frozen=True)
@@ -494,8 +504,12 @@ class FakeTelegram:
             ]
 
     def errors(self, *, include_injected: bool = False) -> list[Call]:
-        """Calls the fake refused (validation errors, unimplemented methods...)."""
-        return [c for c in self.calls(ok=False) if include_injected or not c.injected]
+        """Calls the fake refused (validation errors, unimplemented methods...).
+
+        Failures injected by fail()/block()/rate limits and long polls abandoned by their client
+        (status 499, e.g. PTB cancelling its poll on shutdown) are left out unless asked for.
+        """
+        return [c for c in self.calls(ok=False) if include_injected or not (c.injected or c.status == ABANDONED)]
 
     def unimplemented_calls(self) -> list[Call]:
         return [c for c in self.calls(ok=False) if c.error and "not implemented by the fake" in c.error]
@@ -770,6 +784,7 @@ class FakeTelegram:
         spec = self.spec.lookup(method_name)
         call = Call(spec.name if spec else method_name, {}, {}, time.time(), "none", request.method)
         body: dict[str, Any]
+        _REQUEST.set(request)
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
@@ -793,6 +808,10 @@ class FakeTelegram:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=500)
+        except _Abandoned:
+            call.status, call.error = ABANDONED, "client closed the connection before the answer"
+            self._record(call, started)
+            return web.Response(status=ABANDONED)
         except Exception:
             # A bug in the fake itself: answer 500 and keep the traceback where tests can see it.
             log.exception("fake Telegram failed on %s", call.method)
@@ -1151,6 +1170,9 @@ class FakeTelegram:
         deadline = self._loop.time() + timeout
         try:
             while True:
+                request = _REQUEST.get()
+                if request is not None and (request.transport is None or request.transport.is_closing()):
+                    raise _Abandoned()  # nobody to deliver to: leave the updates queued
                 if self._active_poll is not me:
                     raise ApiError(409, CONFLICT_POLLING)
                 if self._webhook is not None:
