@@ -824,6 +824,74 @@ async def test_webhook_response_method_is_executed(tg: FakeTelegram) -> None:
         await runner.cleanup()
 
 
+async def test_webhook_respects_max_connections(tg: FakeTelegram) -> None:
+    active, peak, seen = 0, 0, []
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.1)
+        seen.append((await request.json())["message"]["text"])
+        active -= 1
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        u = tg.user(2424, "Zhang")
+        for i in range(5):
+            await u.send_text(f"m{i}")
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        assert (await raw_call(tg, "setWebhook", url=url, max_connections=2))[0] == 200
+        await eventually(lambda: len(seen) == 5)
+        assert peak == 2 and sorted(seen) == [f"m{i}" for i in range(5)]
+        _, info = await raw_call(tg, "getWebhookInfo")
+        assert info["result"]["pending_update_count"] == 0 and "secret" not in json.dumps(info)
+    finally:
+        await raw_call(tg, "deleteWebhook")
+        await runner.cleanup()
+
+
+async def test_thread_mode_from_the_test_loop() -> None:
+    tg = FakeTelegram(bot_username="threaded_bot").start_in_thread()
+    try:
+        assert tg.running and tg.long_poll_active is False
+        u = tg.user(2525, "Ma")
+        group = tg.group("Lab group", type="group")
+        bot = AiogramBot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.root)))
+        try:
+            poll = asyncio.create_task(bot.get_updates(timeout=5))
+            await eventually(lambda: tg.long_poll_active)
+            await u.send_text("from another loop")
+            [update] = await poll
+            assert update.message is not None and update.message.text == "from another loop"
+            await bot.send_message(u.chat_id, "reply", reply_markup=AiogramClient._markup([("OK", "ok")]))
+            assert (await u.wait_for_message(timeout=2)).text == "reply"
+            qid = await u.press("OK")
+            [update] = await bot.get_updates(offset=update.update_id + 1)
+            assert update.callback_query is not None and update.callback_query.id == qid
+            await bot.answer_callback_query(qid, text="noted")
+            assert (await u.wait_for_answer(qid, timeout=2))["text"] == "noted"
+            call = await tg.wait_for_call("sendMessage", timeout=2)
+            assert call.params["chat_id"] == u.chat_id and call.encoding == "urlencoded"
+            tg.block(group)
+            with pytest.raises(aiogram_errors.TelegramForbiddenError, match="kicked from the group chat"):
+                await bot.send_message(group.chat_id, "hi")
+        finally:
+            await bot.session.close()
+        with pytest.raises(FakeTelegramTimeout):
+            await u.wait_for_message(timeout=0.05)
+        with pytest.raises(LookupError, match="unknown chat"):
+            tg.block(999)
+    finally:
+        tg.stop()
+    assert not tg.running
+
+
 def test_rate_limits_scale_and_group_window() -> None:
     limits = RateLimits(per_second_global=1000, per_second_per_chat=1000, per_minute_per_group=20, scale=60)
     for i in range(20):

@@ -11,6 +11,7 @@ import inspect
 import itertools
 import json
 import logging
+import os
 import re
 import secrets
 import threading
@@ -45,7 +46,7 @@ from .models import (
     WebhookDelivery,
 )
 from .ratelimit import RateLimits
-from .spec import ApiError, ApiSpec, MethodSpec, UploadedFile, bad_request
+from .spec import DEFAULT_SPEC_PATH, SPEC_ENV_VAR, ApiError, ApiSpec, MethodSpec, UploadedFile, bad_request
 
 if TYPE_CHECKING:
     from .user import FakeGroup, FakeUser
@@ -147,9 +148,10 @@ _SPEC_CACHE: dict[str, ApiSpec] = {}
 
 
 def _load_spec(path: str | None) -> ApiSpec:
-    key = str(path or "")
+    """api.json is ~650 kB: parse each file once per process."""
+    key = str(path or os.environ.get(SPEC_ENV_VAR) or DEFAULT_SPEC_PATH)
     if key not in _SPEC_CACHE:
-        _SPEC_CACHE[key] = ApiSpec(path)
+        _SPEC_CACHE[key] = ApiSpec(key)
     return _SPEC_CACHE[key]
 
 
@@ -640,13 +642,18 @@ class FakeTelegram:
             self._slow.clear()
 
     def block(self, chat_id: int | Any) -> None:
-        """The user blocks the bot: sends to the chat answer 403."""
-        with self._lock:
-            self._chat(_as_chat_id(chat_id)).blocked = True
+        """The user blocks the bot (or the group removes it): sends to the chat answer 403."""
+        self._known_chat(chat_id).blocked = True
 
     def unblock(self, chat_id: int | Any) -> None:
+        self._known_chat(chat_id).blocked = False
+
+    def _known_chat(self, chat_id: int | Any) -> ChatState:
         with self._lock:
-            self._chat(_as_chat_id(chat_id)).blocked = False
+            chat = self._chats.get(_as_chat_id(chat_id))
+        if chat is None:
+            raise LookupError(f"unknown chat {chat_id!r}: create it with tg.user() or tg.group() first")
+        return chat
 
     def slow(self, method: str, seconds: float) -> None:
         """Delay answers to ``method`` ("*": any) by ``seconds`` (0 removes the delay)."""
@@ -902,7 +909,7 @@ class FakeTelegram:
             call.injected = True
             if chat.type == "private":
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
-            raise ApiError(403, "Forbidden: bot was kicked from the group chat")
+            raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
 
     def _check_rate_limit(
         self, name: str, params: dict[str, Any], call: Call
@@ -1500,7 +1507,10 @@ class FakeTelegram:
                     ) as resp:
                         status = resp.status
                         if 200 <= status < 300:
-                            await self._webhook_reply(resp)
+                            try:
+                                await self._webhook_reply(resp)
+                            except Exception:  # a bug in the fake must not turn into endless redelivery
+                                log.exception("executing the webhook reply failed")
                         else:
                             error = f"Wrong response from the webhook: {status} {resp.reason}"
                 except (aiohttp.ClientError, TimeoutError, OSError) as exc:
