@@ -39,6 +39,7 @@ from tests.fake_telegram import (
 from tests.fake_telegram.formatting import parse_html, parse_markdown_v2, render
 
 REPO = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.fake_telegram.pytest_plugin"]  # fake_telegram / fake_telegram_thread fixtures
 pytestmark = [
     pytest.mark.timeout(30),
     # PTB 22 warns when RetryAfter.retry_after is read as an int, and about do_api_request.
@@ -283,7 +284,7 @@ async def raw_call(tg: FakeTelegram, method: str, token: str | None = None, **pa
 async def test_get_me(tg: FakeTelegram, client: Client) -> None:
     me = await client.get_me()
     assert me.id == tg.bot_id and me.is_bot and me.username == "eqa_test_bot"
-    assert [c.method for c in tg.calls()] == ["getMe"] * len(tg.calls())
+    assert tg.calls("getMe", ok=True) and tg.errors() == []
 
 
 async def test_send_message_with_keyboard_edit_and_callback(tg: FakeTelegram, client: Client) -> None:
@@ -890,6 +891,13 @@ async def test_thread_mode_from_the_test_loop() -> None:
     finally:
         tg.stop()
     assert not tg.running
+
+
+async def test_pytest_plugin_fixtures(fake_telegram: FakeTelegram, fake_telegram_thread: FakeTelegram) -> None:
+    for server in (fake_telegram, fake_telegram_thread):
+        status, body = await raw_call(server, "getMe")
+        assert status == 200 and body["result"]["username"] == "eqa_test_bot"
+    assert fake_telegram.root != fake_telegram_thread.root
 
 
 def test_rate_limits_scale_and_group_window() -> None:
