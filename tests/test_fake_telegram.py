@@ -746,6 +746,22 @@ async def test_user_helpers_press_errors_albums_groups(tg: FakeTelegram) -> None
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
+async def test_reply_keyboard_choose_and_contact(tg: FakeTelegram) -> None:
+    u = tg.user(2626, "Tang")
+    keyboard = {"keyboard": [[{"text": "分享手机号", "request_contact": True}], ["跳过"]], "resize_keyboard": True}
+    status, body = await raw_call(tg, "sendMessage", chat_id=u.chat_id, text="手机号?", reply_markup=keyboard)
+    assert status == 200 and "reply_markup" not in body["result"]  # Telegram echoes only inline keyboards
+    assert u.reply_keyboard() == ["分享手机号", "跳过"] and u.last_message is not None
+    assert u.last_message.reply_buttons == ["分享手机号", "跳过"]
+    contact = await u.choose("分享手机号")
+    assert contact["contact"]["user_id"] == 2626 and contact["contact"]["phone_number"].startswith("+86")
+    assert (await u.choose("跳过"))["text"] == "跳过"
+    with pytest.raises(LookupError, match="no reply keyboard button"):
+        await u.choose("其他")
+    await raw_call(tg, "sendMessage", chat_id=u.chat_id, text="好的", reply_markup={"remove_keyboard": True})
+    assert u.reply_keyboard() == []
+
+
 async def test_duplicate_update_injection_and_allowed_updates(tg: FakeTelegram) -> None:
     u = tg.user(2020, "Xu")
     await u.send_text("first")

@@ -25,7 +25,9 @@ the child; the user helpers still work from the test's loop::
 Standalone: ``python -m tests.fake_telegram --port 8081`` (plus a ``/_fake/`` control API, see
 ``control.py``). Pytest fixtures: ``tests.fake_telegram.pytest_plugin``.
 
-Recording and control: ``tg.calls(method, chat_id)``, ``tg.errors()``, ``tg.bot_messages(chat)``,
+Recording and control: ``tg.calls(method, chat_id)``, ``tg.errors()`` (what the fake refused; leaves
+out injected faults and long polls the client abandoned, recorded with status 499),
+``tg.bot_messages(chat)``,
 ``tg.sent_files(chat)``, ``tg.commands(scope, language_code)``, ``tg.inject_update(raw)``;
 ``tg.fail(method, status=429, retry_after=3, times=1, chat_id=None)``, ``tg.block(chat)``,
 ``tg.slow(method, seconds)``, ``FakeTelegram(rate_limits=RateLimits(scale=...))``.
