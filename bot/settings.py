@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     now: datetime | None = Field(None, validation_alias=_env("EQA_NOW"))
     transport: Literal["ptb", "aiogram"] = Field("ptb", validation_alias=_env("EQA_TRANSPORT"))
     log_level: str = Field("INFO", validation_alias=_env("EQA_LOG_LEVEL"))
+    # Webhook mode (`eqa-bot run --mode webhook`): the public HTTPS URL Telegram posts to, where this
+    # process listens (behind a reverse proxy), and the secret Telegram sends back in a header.
+    webhook_url: str | None = Field(None, validation_alias=_env("EQA_WEBHOOK_URL"))
+    webhook_listen: str = Field("127.0.0.1", validation_alias=_env("EQA_WEBHOOK_LISTEN"))
+    webhook_port: int = Field(8080, validation_alias=_env("EQA_WEBHOOK_PORT"))
+    webhook_secret: SecretStr | None = Field(None, validation_alias=_env("EQA_WEBHOOK_SECRET"))
 
     @field_validator("admin_ids", mode="before")
     @classmethod
