@@ -1,0 +1,454 @@
+"""The delivery fast path every Telegram transport shares, and the update pipeline in front of it.
+
+One update: Inbound → `core.handle` (one transaction: state, idempotency, outbox rows) → the update counts
+as *committed* (only now may Telegram be told it arrived) → button answers → each outbox row sent in order
+through the `Sender` and the shared rate `Gate` → rows marked sent.
+
+- `RetryAfter` (429): the whole gate pauses and the same message is tried again.
+- `Blocked` (403): the row is marked blocked and the person's contact inactive; the chat gets nothing more.
+- `Rejected` (400): the row is marked failed; the next one goes on.
+- `Transient` (network, 5xx): the row and the rest for that chat stay pending for the outbox worker.
+
+`UpdatePipeline` keeps each chat's updates in order while different chats run concurrently (bounded),
+and `Poller` is a getUpdates loop that moves the offset past an update only once it is committed, so a
+crash at any point loses nothing (the core's update-id idempotency makes a redelivery harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_, update
+
+from bot.delivery import Blocked, DeliveryError, Gate, Rejected, RetryAfter, Sender, Transient
+from bot.telegram_common import Conflict, Unauthorized, chat_key, is_group, is_stale_query
+from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload
+from handlers.core import Core
+from storage.models import Contact, OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+# A message still rate-limited after this many 429s in a row is left to the outbox worker.
+MAX_RATE_RETRIES = 8
+# When a transient error leaves a row pending, the outbox worker should not try before this.
+TRANSIENT_BACKOFF = timedelta(seconds=15)
+
+
+# -- one update: handle, answer, deliver ------------------------------------------------------------------
+class Runner:
+    def __init__(self, core: Core, sender: Sender, gate: Gate) -> None:
+        self.core = core
+        self.sender = sender
+        self.gate = gate
+        self.platform = sender.platform
+
+    async def handle(self, event: Inbound) -> Outcome:
+        """`core.handle` until it commits. The core turns a bug into an apology itself; what escapes it is
+        the database being away, so wait and try again rather than drop (or acknowledge) the update."""
+        delay = 0.5
+        while True:
+            try:
+                return await self.core.handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("update %s: could not be handled, retrying in %.0fs", event.update_id, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+
+    async def answer(self, toasts: Iterable[Toast], update_id: str = "") -> None:
+        for toast in toasts:
+            try:
+                await self.sender.answer(toast)
+            except DeliveryError as exc:
+                # A press answered late (the bot was busy or restarting) only loses its spinner.
+                level = logging.INFO if is_stale_query(str(exc)) else logging.WARNING
+                log.log(level, "update %s: answering the button press failed: %s", update_id, exc)
+            except Exception:
+                log.exception("update %s: answering the button press failed", update_id)
+
+    async def deliver(
+        self,
+        deliveries: Sequence[tuple[int, Outbound]],
+        *,
+        reply_chat: str | None = None,
+        update_id: str = "",
+    ) -> None:
+        """Send the rows in order. `reply_chat` is the chat that is talking to the bot right now: replies
+        there skip the per-chat limit (a short burst of replies to someone typing is fine)."""
+        sent: list[int] = []
+        results: list[dict[str, Any] | None] = []
+        stopped: set[str] = set()  # chats where something failed: keep their order, send nothing more
+        try:
+            for outbox_id, action in deliveries:
+                chat = str(getattr(action, "chat_id", "") or "")
+                if chat in stopped:
+                    continue
+                try:
+                    result = await self._send(action, chat, chat == reply_chat, sent, results)
+                except Blocked as exc:
+                    stopped.add(chat)
+                    log.info("update %s: chat %s blocked the bot (%s)", update_id, chat, exc)
+                    rest = [i for i, a in deliveries if str(getattr(a, "chat_id", "")) == chat and i not in sent]
+                    await self._blocked(rest, chat, str(exc))
+                except Rejected as exc:
+                    log.warning("update %s: Telegram refused outbox row %s: %s", update_id, outbox_id, exc)
+                    await self._set(
+                        [outbox_id], status="failed", last_error=str(exc)[:500], attempts=OutboxMessage.attempts + 1
+                    )
+                except (Transient, RetryAfter) as exc:
+                    stopped.add(chat)
+                    log.warning("update %s: outbox row %s left for the outbox worker: %s", update_id, outbox_id, exc)
+                    await self._set(
+                        [outbox_id],
+                        last_error=str(exc)[:500],
+                        attempts=OutboxMessage.attempts + 1,
+                        next_attempt_at=utcnow() + TRANSIENT_BACKOFF,
+                    )
+                except Exception as exc:
+                    stopped.add(chat)
+                    log.exception("update %s: sending outbox row %s failed", update_id, outbox_id)
+                    await self._set(
+                        [outbox_id], last_error=repr(exc)[:500], next_attempt_at=utcnow() + TRANSIENT_BACKOFF
+                    )
+                else:
+                    sent.append(outbox_id)
+                    results.append(result)
+        finally:
+            await self._flush(sent, results)
+
+    async def _send(
+        self, action: Outbound, chat: str, interactive: bool, sent: list[int], results: list[dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        for _ in range(MAX_RATE_RETRIES):
+            await self.gate.wait(chat, group=is_group(chat), interactive=interactive)
+            try:
+                return await self.sender.send(action)
+            except RetryAfter as exc:
+                self.gate.pause(exc.seconds)
+                log.info("rate limited: everyone waits %.1fs", exc.seconds)
+                # Record what already went out before waiting, so nothing sent is ever sent twice.
+                await self._flush(sent, results)
+        raise RetryAfter(0)
+
+    async def _flush(self, sent: list[int], results: list[dict[str, Any] | None]) -> None:
+        if not sent:
+            return
+        ids, res = list(sent), list(results)
+        sent.clear()
+        results.clear()
+        try:
+            await self.core.mark_sent(ids, res)
+        except Exception:
+            # The messages went out; a redelivery after this is the lesser evil than losing track.
+            log.exception("outbox rows %s were sent but could not be marked", ids)
+
+    async def _set(self, ids: Sequence[int], **values: Any) -> None:
+        if not ids:
+            return
+        try:
+            async with self.core.db.transaction() as session:
+                await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(**values))
+        except Exception:
+            log.exception("could not record the delivery state of outbox rows %s", list(ids))
+
+    async def _blocked(self, ids: Sequence[int], chat: str, error: str) -> None:
+        try:
+            async with self.core.db.transaction() as session:
+                if ids:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id.in_(list(ids)))
+                        .values(status="blocked", last_error=error[:500], attempts=OutboxMessage.attempts + 1)
+                    )
+                if not is_group(chat):
+                    # In a private chat, the chat is the person: stop counting on them as a contact.
+                    await session.execute(
+                        update(Contact)
+                        .where(
+                            Contact.platform == self.platform,
+                            or_(Contact.chat_id == chat, Contact.user_id == chat),
+                            Contact.active.is_(True),
+                        )
+                        .values(active=False)
+                    )
+        except Exception:
+            log.exception("could not record that chat %s blocked the bot", chat)
+
+    async def deliver_pending(self, *, batch: int = 100) -> int:
+        """Rows left unsent by an earlier run (a crash between commit and delivery), oldest first."""
+        done = 0
+        last_id = 0
+        while True:
+            rows = [r for r in await self.core.pending(self.platform, limit=batch + done) if r.id > last_id]
+            if not rows:
+                return done
+            for row in rows[:batch]:
+                last_id = row.id
+                try:
+                    action = from_payload(row.payload)
+                except Exception:
+                    log.exception("outbox row %s cannot be read; marking it failed", row.id)
+                    await self._set([row.id], status="failed", last_error="unreadable payload")
+                    continue
+                if isinstance(action, Toast):
+                    continue
+                await self.deliver([(row.id, action)], update_id=f"outbox:{row.id}")
+                done += 1
+
+
+# -- many updates: per-chat order, bounded concurrency, acknowledgement after commit ----------------------
+ToInbound = Callable[[Mapping[str, Any]], Inbound | None]
+
+
+class UpdatePipeline:
+    """Runs updates concurrently, one at a time per chat, at most `concurrency` in the core at once.
+
+    `submit(update)` returns a future that resolves once the update is committed (or found to be nothing
+    for the core): the moment it may be acknowledged to Telegram. Its replies are delivered afterwards,
+    still in the chat's turn, so one chat's replies never overtake each other."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        to_inbound: ToInbound,
+        *,
+        concurrency: int = 16,
+        max_queued: int = 2000,
+        on_progress: Callable[[], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.to_inbound = to_inbound
+        self._slots = asyncio.Semaphore(concurrency)
+        self._room = asyncio.Semaphore(max_queued)
+        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: dict[int, asyncio.Future[None]] = {}
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._on_progress = on_progress
+        self.handled = 0
+
+    async def submit(self, update: Mapping[str, Any]) -> asyncio.Future[None]:
+        update_id = int(update["update_id"])
+        loop = asyncio.get_running_loop()
+        if (fut := self._in_flight.get(update_id)) is not None:
+            return fut
+        if update_id in self._recent:
+            done: asyncio.Future[None] = loop.create_future()
+            done.set_result(None)
+            return done
+        await self._room.acquire()
+        committed: asyncio.Future[None] = loop.create_future()
+        self._in_flight[update_id] = committed
+        key = chat_key(update)
+        prev = self._tails.get(key) if key else None
+        task = asyncio.create_task(self._run(update, update_id, prev, committed))
+        if key:
+            self._tails[key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._finished(t, key))
+        return committed
+
+    def _finished(self, task: asyncio.Task[None], key: str) -> None:
+        self._tasks.discard(task)
+        self._room.release()
+        if key and self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def _run(
+        self,
+        update: Mapping[str, Any],
+        update_id: int,
+        prev: asyncio.Task[None] | None,
+        committed: asyncio.Future[None],
+    ) -> None:
+        try:
+            if prev is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(prev)
+            try:
+                event = self.to_inbound(update)
+            except Exception:
+                log.exception("update %s: cannot be read; skipped", update_id)
+                event = None
+            outcome: Outcome | None = None
+            if event is not None:
+                async with self._slots:
+                    outcome = await self.runner.handle(event)
+            self._commit(update_id, committed)
+            if outcome is not None and not outcome.duplicate:
+                await self.runner.answer(outcome.toasts, event.update_id if event else "")
+                if outcome.deliveries:
+                    await self.runner.deliver(
+                        outcome.deliveries, reply_chat=event.chat_id if event else None, update_id=str(update_id)
+                    )
+        except asyncio.CancelledError:
+            if not committed.done():
+                committed.cancel()
+            raise
+        finally:
+            self._in_flight.pop(update_id, None)
+
+    def _commit(self, update_id: int, committed: asyncio.Future[None]) -> None:
+        self.handled += 1
+        self._recent[update_id] = None
+        if len(self._recent) > 10_000:
+            self._recent.popitem(last=False)
+        if not committed.done():
+            committed.set_result(None)
+        if self._on_progress is not None:
+            self._on_progress()
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float = 30) -> None:
+        """Let what is running finish (shutdown): commits and deliveries alike."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _committed(fut: asyncio.Future[None]) -> bool:
+    return fut.done() and not fut.cancelled() and fut.exception() is None
+
+
+class UpdateSource(Protocol):
+    async def get_updates(self, offset: int | None, timeout: float, limit: int) -> list[dict[str, Any]]: ...
+
+
+class Poller:
+    """getUpdates in a loop. The offset only ever moves past updates that are committed: an update
+    still being handled stays unconfirmed at Telegram and comes back in later answers, where it is
+    recognised and not handled twice. Updates are handed to the pipeline as soon as they arrive."""
+
+    def __init__(
+        self,
+        source: UpdateSource,
+        pipeline: UpdatePipeline,
+        *,
+        long_poll: float = 25,
+        limit: int = 100,
+        stall: float = 0.1,
+    ) -> None:
+        self.source = source
+        self.pipeline = pipeline
+        self.long_poll = long_poll
+        self.limit = limit
+        self.stall = stall
+        self._known: dict[int, asyncio.Future[None]] = {}
+        self._max_seen: int | None = None
+        self._progress = asyncio.Event()
+        self._stop = asyncio.Event()
+        pipeline._on_progress = self._progress.set
+        self.polls = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._progress.set()
+
+    def offset(self) -> int | None:
+        """The first update not yet committed (everything before it may be confirmed)."""
+        waiting = [i for i, fut in self._known.items() if not _committed(fut)]
+        if waiting:
+            return min(waiting)
+        return None if self._max_seen is None else self._max_seen + 1
+
+    async def run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            offset = self.offset()
+            # Prune what Telegram will treat as confirmed with this offset.
+            if offset is not None:
+                self._known = {i: f for i, f in self._known.items() if i >= offset}
+            busy = any(not _committed(f) for f in self._known.values())
+            self._progress.clear()
+            try:
+                updates = await self._poll(offset, 0 if busy else self.long_poll)
+            except Unauthorized:
+                raise
+            except Conflict as exc:
+                log.error("getUpdates: %s — is another instance running, or a webhook set? Retrying.", exc)
+                await self._sleep(5)
+                continue
+            except RetryAfter as exc:
+                log.warning("getUpdates rate limited; waiting %.0fs", exc.seconds)
+                await self._sleep(exc.seconds)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0fs", exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            delay = 1.0
+            fresh = 0
+            for upd in updates:
+                uid = int(upd["update_id"])
+                if uid in self._known:
+                    continue
+                self._max_seen = uid if self._max_seen is None else max(self._max_seen, uid)
+                fresh += 1
+                self._known[uid] = await self.pipeline.submit(upd)
+            if updates and not fresh:
+                # Only updates still in hand came back: wait for one to be committed (or a moment, for
+                # others' updates queued behind a slow one) rather than asking again at once.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._progress.wait(), self.stall)
+
+    async def _poll(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
+        self.polls += 1
+        poll = asyncio.ensure_future(self.source.get_updates(offset, timeout, self.limit))
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not poll.done():
+                # Stopping (or cancelled): abandon the long poll; it confirmed nothing new.
+                poll.cancel()
+                await asyncio.gather(poll, return_exceptions=True)
+        return poll.result() if not poll.cancelled() else []
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def acknowledge(self) -> None:
+        """Confirm what is committed before leaving, so a restart does not fetch it again (harmless if
+        skipped: the core ignores a redelivered update)."""
+        offset = self.offset()
+        if offset is None:
+            return
+        try:
+            await asyncio.wait_for(self.source.get_updates(offset, 0, 1), 5)
+        except Exception as exc:
+            log.info("could not confirm updates before %s on the way out: %s", offset, exc)
+
+
+async def run_forever(*aws: Awaitable[Any]) -> None:
+    """Run coroutines until the first one ends (an error ends them all)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            t.result()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def now() -> float:
+    return time.monotonic()

@@ -1,0 +1,173 @@
+"""`eqa-bot run`: serve Telegram on python-telegram-bot or aiogram, by polling or by webhook.
+
+Start-up, in order: migrate the database (build_app), deliver what an earlier run left in the outbox,
+set the command menus, then poll or serve the webhook. SIGTERM/SIGINT stop taking updates, let the ones
+in hand finish, and leave. Telegram errors are logged with the update id and never stop the bot; only a
+refused token does (nothing can work until it is fixed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from bot.app import App, build_app
+from bot.delivery import Gate
+from bot.logs import setup_logging
+from bot.runner import Poller, Runner, UpdatePipeline
+from bot.settings import Settings
+from bot.telegram_common import (
+    PLATFORM,
+    CommandMenu,
+    TelegramTransport,
+    Unauthorized,
+    command_menus,
+    derived_webhook_secret,
+)
+from bot.webhook import WebhookConfig, WebhookServer
+from storage.files import DocumentStore
+from storage.models import Staff
+
+log = logging.getLogger(__name__)
+
+TRANSPORTS = ("ptb", "aiogram")
+MODES = ("polling", "webhook")
+
+# Something else to run beside the transport for as long as it serves (an outbox worker, a scheduler);
+# it gets the app and the runner (whose sender and gate it should share) and is cancelled on the way out.
+Background = Callable[[App, Runner], Awaitable[None]]
+
+
+def make_transport(name: str, settings: Settings, store: DocumentStore | None = None) -> TelegramTransport:
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    if name == "ptb":
+        from bot.ptb_transport import PTBTransport
+
+        return PTBTransport(token, settings.telegram_api_base_url, store)
+    if name == "aiogram":
+        from bot.aiogram_transport import AiogramTransport
+
+        return AiogramTransport(token, settings.telegram_api_base_url, store)
+    raise ValueError(f"unknown transport {name!r} (choose one of {', '.join(TRANSPORTS)})")
+
+
+@dataclass
+class Options:
+    concurrency: int = 16
+    long_poll: float = 25
+    gate: Gate | None = None
+    webhook: WebhookConfig | None = None
+    background: list[Background] = field(default_factory=list)
+    # Set once the bot takes updates (tests and benchmarks wait for it).
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def menus_for(app: App) -> list[CommandMenu]:
+    """Contacts' menu everywhere; reviewers' menu in the review chat and staff's private chats."""
+    from handlers.routing import COMMANDS
+
+    async with app.db.reading() as session:
+        staff = list(
+            await session.scalars(select(Staff.user_id).where(Staff.platform == PLATFORM, Staff.active.is_(True)))
+        )
+    catalog = app.services.catalog
+
+    def describe(lang: str, name: str) -> str | None:
+        key = f"cmd-{name}"
+        return catalog.t(lang, key) if catalog.has(key, lang) else None
+
+    return command_menus(
+        {name: cmd.role for name, cmd in COMMANDS.items()},
+        review_chat=app.services.review_chat,
+        staff_chats=sorted(app.services.admin_ids | set(staff)),
+        describe=describe,
+    )
+
+
+async def serve(app: App, transport: TelegramTransport, mode: str, options: Options | None = None) -> None:
+    """Serve until cancelled (or a refused token). The transport is started and closed here."""
+    opts = options or Options()
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}")
+    webhook = opts.webhook or (WebhookConfig.from_settings(app.settings) if mode == "webhook" else None)
+    app.services.fetch_file = transport.fetch_file
+    await transport.start()
+    log.info("connected to the Bot API as @%s (%s, %s)", transport.username, transport.name, mode)
+    runner = Runner(app.core, transport, opts.gate or Gate())
+    pipeline = UpdatePipeline(runner, transport.to_inbound, concurrency=opts.concurrency)
+    background = [asyncio.create_task(job(app, runner)) for job in opts.background]
+    server: WebhookServer | None = None
+    poller: Poller | None = None
+    try:
+        left = await runner.deliver_pending()
+        if left:
+            log.info("delivered %d message(s) left from an earlier run", left)
+        await transport.set_commands(await menus_for(app))
+        if mode == "polling":
+            await transport.delete_webhook()  # getUpdates answers 409 while a webhook is set
+            poller = Poller(transport, pipeline, long_poll=opts.long_poll)
+            opts.ready.set()
+            await poller.run()
+        else:
+            assert webhook is not None
+            server = WebhookServer(transport, pipeline, webhook)
+            await server.start()
+            await transport.set_webhook(webhook.url, webhook.secret, webhook.max_connections)
+            opts.ready.set()
+            await asyncio.Event().wait()
+    finally:
+        if poller is not None:
+            poller.stop()
+        if server is not None:
+            await server.stop()
+        await pipeline.drain()
+        if poller is not None:
+            await poller.acknowledge()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await transport.close()
+
+
+async def main(settings: Settings, transport_name: str, mode: str) -> int:
+    try:
+        webhook = WebhookConfig.from_settings(settings) if mode == "webhook" else None
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    app = await build_app(settings)
+    transport = make_transport(transport_name, settings, app.services.store)
+    task = asyncio.create_task(serve(app, transport, mode, Options(webhook=webhook)))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped")
+    except Unauthorized as exc:
+        log.error("the Bot API refused the token (%s): check TELEGRAM_BOT_TOKEN", exc)
+        return 1
+    finally:
+        await app.close()
+    return 0
+
+
+def run(settings: Settings, transport: str, mode: str) -> int:
+    """Called by `eqa-bot run`: serve until SIGTERM/SIGINT; the exit code says how it ended."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    secrets = [token, derived_webhook_secret(token)]
+    if settings.webhook_secret is not None:
+        secrets.append(settings.webhook_secret.get_secret_value())
+    setup_logging(settings.log_level, secrets=tuple(s for s in secrets if s))
+    if transport not in TRANSPORTS:
+        log.error("unknown transport %r (choose one of %s)", transport, ", ".join(TRANSPORTS))
+        return 2
+    return asyncio.run(main(settings, transport, mode))
