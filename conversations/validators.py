@@ -74,7 +74,7 @@ MESSAGES: Mapping[str, frozenset[str]] = {
         "val-uscc-length": "length",
         "val-uscc-char": "position char",
         "val-uscc-letter": "position char suggest",
-        "val-uscc-letter-v": "position char",
+        "val-uscc-letter-v": "position",
         "val-uscc-checksum": "expected given",
         "val-taxid-legacy": "length",
         "val-taxid-length": "length",
@@ -174,7 +174,7 @@ def _uscc_shape(code: str) -> Checked[str] | None:
         if ch in _LOOKALIKES:
             return _refuse("val-uscc-letter", position=pos, char=ch, suggest=_LOOKALIKES[ch])
         if ch == "V":
-            return _refuse("val-uscc-letter-v", position=pos, char=ch)
+            return _refuse("val-uscc-letter-v", position=pos)
     if len(code) != 18:
         return _refuse("val-uscc-length", length=len(code))
     return None
@@ -419,10 +419,7 @@ _SPACES_RE = re.compile(r"\s+")
 def _is_emoji(ch: str) -> bool:
     cp = ord(ch)
     return (
-        0x1F000 <= cp <= 0x1FAFF
-        or 0x2600 <= cp <= 0x27BF
-        or 0x2B00 <= cp <= 0x2BFF
-        or cp in (0xFE0F, 0x20E3)
+        0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF or cp in (0xFE0F, 0x20E3)
     )
 
 
