@@ -103,6 +103,7 @@ class Ctx:
     # flows need not know who reacts.
     signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _edited: bool = False
+    _notes: list[str] = field(default_factory=list)
 
     # -- facts -----------------------------------------------------------------------------------------
     @property
@@ -144,11 +145,23 @@ class Ctx:
         return Button(label, f"{GLOBAL_MARK}:{action}:{arg}")
 
     # -- replies ---------------------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        """A line to put on top of the next message (e.g. "step 1 saved" above the step 2 screen)."""
+        self._notes.append(text)
+
+    def _with_notes(self, text: str) -> str:
+        if not self._notes:
+            return text
+        text = "\n\n".join([*self._notes, text])
+        self._notes.clear()
+        return text
+
     def say(self, text: str, buttons: Keyboard | list[list[Button]] = ()) -> None:
-        self.out.append(Reply(text, _kb(buttons)))
+        self.out.append(Reply(self._with_notes(text), _kb(buttons)))
 
     def show(self, text: str, buttons: Keyboard | list[list[Button]] = ()) -> None:
         """Show a screen: edit the message whose button was pressed, or send a new one."""
+        text = self._with_notes(text)
         kb = _kb(buttons)
         if self.event.kind == "button" and self.event.message_id and not self._edited:
             self.out.append(Edit(self.event.message_id, text, kb))

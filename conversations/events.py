@@ -10,7 +10,8 @@ import base64
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
-InboundKind = Literal["text", "command", "button", "photo", "document"]
+# "album": several files sent at once, collected in the database and handed over together.
+InboundKind = Literal["text", "command", "button", "photo", "document", "album"]
 
 # Telegram's limits, which the core respects for every transport (the console has none, but a reply
 # that works there must work on a phone too).
@@ -30,6 +31,7 @@ class FileRef:
     width: int | None = None
     height: int | None = None
     unique_id: str | None = None
+    stored: str | None = None  # already in our document store (parts of an album)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Inbound:
     callback_id: str | None = None
     file: FileRef | None = None
     media_group_id: str | None = None
+    files: tuple[FileRef, ...] = ()  # the parts of an album, in the order they arrived
     language: str | None = None  # the client's language hint, e.g. "zh-hans"
     user_name: str | None = None
     chat_type: str = "private"
@@ -63,6 +66,7 @@ class Inbound:
         values = dict(data)
         if values.get("file"):
             values["file"] = FileRef(**values["file"])
+        values["files"] = tuple(FileRef(**f) for f in values.get("files") or ())
         return cls(**values)
 
 

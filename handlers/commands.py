@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conversations import flow as flows
 from conversations.context import Ctx
+from conversations.flows import journey
 from conversations.flows.home import menu_buttons, show_help, show_status, show_welcome
 from conversations.i18n import normalise_language
 from handlers.routing import ACTIONS, action, command
@@ -92,7 +93,10 @@ async def go(ctx: Ctx, target: str) -> None:
     await show_welcome(ctx)
 
 
-# Filled by the modules that own each destination (the journey, binding, new-lab application).
-GO_TARGETS: dict[str, flows.StepFn] = {}
+GO_TARGETS: dict[str, flows.StepFn] = {
+    "journey": journey.resume,
+    "bind": lambda ctx: flows.start(ctx, "bind"),
+    "apply": lambda ctx: flows.start(ctx, "apply"),
+}
 
 __all__ = ["ACTIONS", "GO_TARGETS"]

@@ -9,20 +9,22 @@ reports them sent, so a crash delays a reply but never loses it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, true, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from conversations.context import Actor, ChatState, Ctx, Services, stamp_nonce
 from conversations.events import Inbound, Outcome, Reply, Toast, retarget, to_payload
 from conversations.i18n import DEFAULT_LANGUAGE, normalise_language
-from handlers import commands, faq, routing, signals  # noqa: F401 - commands and faq register themselves
+from handlers import admin_codes, commands, faq, routing, signals  # noqa: F401 - modules register their commands
 from handlers.roles import resolve_actor
 from storage.db import Database
-from storage.models import OutboxMessage, utcnow
+from storage.models import AlbumItem, OutboxMessage, utcnow
 from storage.repos.conversations import claim_update, load_state
 from storage.repos.people import profile
 
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 
 # Optimistic-lock conflicts (two contacts of one lab at once) are retried with fresh state.
 _ATTEMPTS = 4
+# Parts of an album arrive within a second or so of each other; after this long without a new part, the
+# album is complete.
+ALBUM_QUIET = timedelta(seconds=1.5)
+AfterHook = Callable[[AsyncSession], Awaitable[object]]
 
 
 @dataclass
@@ -43,11 +49,11 @@ class Core:
         self.db = db
         self.services = services
 
-    async def handle(self, event: Inbound) -> Outcome:
+    async def handle(self, event: Inbound, *, after: AfterHook | None = None) -> Outcome:
         prepared = await self._prefetch(event)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                return await self._handle_once(event, prepared)
+                return await self._handle_once(event, prepared, after)
             except (StaleDataError, IntegrityError) as exc:
                 if attempt == _ATTEMPTS:
                     log.exception("update %s: conflict persisted after %d attempts", event.update_id, attempt)
@@ -58,7 +64,7 @@ class Core:
                 return await self._apologise(event)
         raise AssertionError("unreachable")
 
-    async def _handle_once(self, event: Inbound, prepared: _Prepared) -> Outcome:
+    async def _handle_once(self, event: Inbound, prepared: _Prepared, after: AfterHook | None) -> Outcome:
         async with self.db.transaction() as session:
             if not await claim_update(session, event.platform, event.update_id, event.chat_id):
                 log.info("update %s: duplicate, ignored", event.update_id)
@@ -72,13 +78,13 @@ class Core:
             if lang not in ("zh", "en"):
                 lang = DEFAULT_LANGUAGE
             state = ChatState(row.flow, row.step, dict(row.data or {}), row.nonce)
-            ctx = Ctx(
-                event=event, state=state, session=session, services=self.services, actor=actor, lang=lang
-            )
+            ctx = Ctx(event=event, state=state, session=session, services=self.services, actor=actor, lang=lang)
             ctx.prefetched = prepared.data
             ctx.file_too_big = prepared.too_big
             await routing.route(ctx)
             await signals.dispatch(ctx)
+            if after is not None:
+                await after(session)
             if (row.flow, row.step, row.data, row.nonce) != (state.flow, state.step, state.data, state.nonce):
                 row.flow, row.step, row.data, row.nonce = (
                     state.flow,
@@ -153,9 +159,47 @@ class Core:
                 outcome.toasts.append(Toast(event.callback_id))
             return outcome
 
-    async def mark_sent(
-        self, outbox_ids: Sequence[int], results: Sequence[dict[str, object] | None] = ()
-    ) -> None:
+    async def flush_albums(self, *, quiet_for: timedelta = ALBUM_QUIET, force: bool = False) -> list[Outcome]:
+        """Hand over the albums no part has joined for `quiet_for` (or all, with `force`): each becomes one
+        "album" event, handled (and its parts removed) in one transaction like any other event."""
+        cutoff = utcnow() - quiet_for
+        async with self.db.reading() as session:
+            groups = (
+                await session.execute(
+                    select(AlbumItem.platform, AlbumItem.media_group_id)
+                    .group_by(AlbumItem.platform, AlbumItem.media_group_id)
+                    .having(true() if force else func.max(AlbumItem.received_at) <= cutoff)
+                )
+            ).all()
+        return [await self.handle_album(platform, group) for platform, group in groups]
+
+    async def handle_album(self, platform: str, group: str) -> Outcome:
+        async with self.db.reading() as session:
+            rows = list(
+                await session.scalars(
+                    select(AlbumItem)
+                    .where(AlbumItem.platform == platform, AlbumItem.media_group_id == group)
+                    .order_by(AlbumItem.id)
+                )
+            )
+        if not rows:
+            return Outcome()
+        parts = [Inbound.from_dict(r.event) for r in rows]
+        event = replace(
+            parts[0],
+            update_id=f"album:{group}",
+            kind="album",
+            file=None,
+            files=tuple(p.file for p in parts if p.file is not None),
+        )
+        ids = [r.id for r in rows]
+
+        async def remove_parts(session: AsyncSession) -> None:
+            await session.execute(delete(AlbumItem).where(AlbumItem.id.in_(ids)))
+
+        return await self.handle(event, after=remove_parts)
+
+    async def mark_sent(self, outbox_ids: Sequence[int], results: Sequence[dict[str, object] | None] = ()) -> None:
         if not outbox_ids:
             return
         async with self.db.transaction() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from conversations import flow as flows
 from conversations.context import GLOBAL_MARK, Ctx, parse_button
 from conversations.events import Inbound
 from conversations.flows.home import menu_buttons
+from storage.models import AlbumItem, utcnow
 from storage.repos.conversations import peek_state
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,9 @@ def allowed(ctx: Ctx, role: str) -> bool:
 
 async def route(ctx: Ctx) -> None:
     ev = ctx.event
-    if ev.kind == "command":
+    if ev.kind == "album":
+        await _on_album(ctx)
+    elif ev.kind == "command":
         await _on_command(ctx)
     elif ev.kind == "button":
         await _on_button(ctx)
@@ -139,11 +142,43 @@ async def _on_file(ctx: Ctx) -> None:
     if ctx.file_too_big:
         ctx.say(ctx.t("file-too-big", limit=ctx.services.max_download // (1024 * 1024)), _resume_buttons(ctx))
         return
+    if ctx.event.media_group_id and step.on_album is not None:
+        await _collect_album_part(ctx)
+        return
     handler = step.on_file
     if handler is None:
         ctx.say(ctx.t("unexpected-file"), _resume_buttons(ctx))
         return
     await handler(ctx)
+
+
+async def _collect_album_part(ctx: Ctx) -> None:
+    """Keep one part of an album in the database; the parts are handed over together once no more
+    arrive (Telegram sends them as separate updates with no count and no end marker)."""
+    ev = ctx.event
+    assert ev.file is not None
+    data = await ctx.download()
+    key = ctx.services.store.put(data)
+    part = replace(ev, file=replace(ev.file, stored=key))
+    ctx.session.add(
+        AlbumItem(
+            platform=ev.platform,
+            media_group_id=ev.media_group_id,
+            chat_id=ev.chat_id,
+            user_id=ev.user_id,
+            event=part.to_dict(),
+            received_at=utcnow(),
+        )
+    )
+
+
+async def _on_album(ctx: Ctx) -> None:
+    step = flows.current_step(ctx)
+    if step is None or step.on_album is None:
+        # The person moved on before the album was complete: say so rather than guess where it belongs.
+        ctx.say(ctx.t("unexpected-file"), _resume_buttons(ctx))
+        return
+    await step.on_album(ctx)
 
 
 async def _on_text(ctx: Ctx) -> None:

@@ -26,9 +26,7 @@ def menu_buttons(ctx: Ctx, *, with_status: bool = True) -> list[list[Button]]:
     elif not ctx.actor.is_staff:
         rows.append([ctx.gbtn(ctx.t("btn-bind"), "go", "bind"), ctx.gbtn(ctx.t("btn-apply"), "go", "apply")])
     if ctx.actor.is_staff:
-        rows.append(
-            [ctx.gbtn(ctx.t("btn-queue"), "rv", "queue"), ctx.gbtn(ctx.t("btn-stats"), "rv", "stats")]
-        )
+        rows.append([ctx.gbtn(ctx.t("btn-queue"), "rv", "queue"), ctx.gbtn(ctx.t("btn-stats"), "rv", "stats")])
     rows.append([ctx.gbtn(ctx.t("btn-faq"), "faq", ""), ctx.gbtn(ctx.t("btn-contacts"), "faq", "contacts")])
     return rows
 
@@ -88,9 +86,7 @@ async def show_status(ctx: Ctx) -> None:
         lines += ["", ctx.t("status-missing", items=join((ctx.t(m) for m in p.missing), ctx.lang))]
     lines += ["", ctx.t("status-review", state=ctx.t(f"review-state-{p.status}"))]
     if p.returned:
-        lines.append(
-            ctx.t("status-returned-items", items=join((ctx.t(f"item-{i}") for i in p.returned), ctx.lang))
-        )
+        lines.append(ctx.t("status-returned-items", items=join((ctx.t(f"item-{i}") for i in p.returned), ctx.lang)))
     lines.append(deadline_line(ctx))
     if ctx.closed and p.status not in ("submitted", "approved"):
         lines += ["", ctx.t("closed-consequence"), ctx.campaign.contacts.text(ctx.lang)]

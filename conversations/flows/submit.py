@@ -1,0 +1,149 @@
+"""Submission: only when the three steps are complete. A summary, a confirmation, a receipt as PDF, and
+the state "awaiting review". After a return only what the centre named is sent again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from conversations.context import Ctx
+from conversations.events import FileOut, SendDocument
+from conversations.flow import Flow, Step, register
+from conversations.flows import journey
+from conversations.flows.home import step_lines
+from conversations.flows.plan import plan_summary
+from conversations.formatting import day, join, moment
+from conversations.progress import Progress
+from storage.models import Lab
+
+if TYPE_CHECKING:
+    from storage.pdf import ReceiptData
+
+
+def summary_lines(ctx: Ctx, lab: Lab, p: Progress) -> list[str]:
+    c = ctx.campaign
+    lines = [ctx.t("sub-lab", lab=lab.name, code=lab.code), *step_lines(ctx, p), ""]
+    lines.append(ctx.t("sub-tests", count=len(p.enrollment.last_year_tests or []), prev=c.previous_year))
+    lines += plan_summary(ctx, p.enrollment)
+    lines.append(ctx.t("sub-agreement", count=len(p.agreement)))
+    if p.licence:
+        lines.append(ctx.t("sub-licence-new", count=len(p.licence)))
+    elif p.licence_on_file and lab.licence_valid_to:
+        lines.append(ctx.t("sub-licence-kept", until=day(lab.licence_valid_to, ctx.lang)))
+    return lines
+
+
+async def show(ctx: Ctx) -> None:
+    if journey.refuse_unbound(ctx) or journey.refuse_closed(ctx):
+        return
+    lab, p = await journey.lab_and_progress(ctx)
+    if p.status in ("submitted", "approved"):
+        await journey.resume(ctx)
+        return
+    if not p.complete:
+        items = join((ctx.t(m) for m in p.missing), ctx.lang)
+        ctx.end()
+        ctx.show(ctx.t("sub-incomplete", items=items), [[ctx.gbtn(ctx.t("btn-continue"), "go", "journey")]])
+        return
+    lines = [ctx.t("sub-title", year=ctx.campaign.year), "", *summary_lines(ctx, lab, p), "", ctx.t("sub-ask")]
+    ctx.show("\n".join(lines), [[ctx.btn(ctx.t("sub-confirm"), "ok")], [ctx.gbtn(ctx.t("btn-status"), "go", "status")]])
+
+
+async def on_button(ctx: Ctx, action: str, arg: str) -> None:
+    if action != "ok":
+        ctx.toast(ctx.t("button-unknown"))
+        return
+    if journey.refuse_unbound(ctx) or journey.refuse_closed(ctx):
+        return
+    lab, p = await journey.lab_and_progress(ctx)
+    if p.status not in ("draft", "returned") or not p.complete:
+        await show(ctx)
+        return
+    enr = p.enrollment
+    before = {"status": enr.status, "revision": enr.revision}
+    enr.status = "submitted"
+    enr.revision += 1
+    enr.submitted_at = ctx.now
+    enr.returned_items = []
+    ctx.audit(
+        "submitted",
+        "enrollment",
+        enr.id,
+        lab_id=lab.id,
+        before=before,
+        after={"status": enr.status, "revision": enr.revision},
+    )
+    ctx.signal("enrollment_submitted", enrollment_id=enr.id, revision=enr.revision)
+    receipt_no = f"{ctx.campaign.year}-{lab.code}-R{enr.revision}"
+    from storage.pdf import render_receipt
+
+    pdf = await asyncio.to_thread(render_receipt, _receipt(ctx, lab, p, receipt_no))
+    key = ctx.services.store.put(pdf)
+    ctx.end()
+    ctx.show(
+        ctx.t("sub-done", receipt=receipt_no, at=moment(ctx.now, ctx.lang, ctx.campaign.tz)),
+        [[ctx.gbtn(ctx.t("btn-status"), "go", "status")], [ctx.gbtn(ctx.t("btn-faq"), "faq", "")]],
+    )
+    ctx.send(
+        SendDocument(
+            FileOut(filename=f"{receipt_no}.pdf", mime="application/pdf", stored=key),
+            caption=ctx.t("sub-receipt-caption", receipt=receipt_no),
+        )
+    )
+
+
+def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
+    from storage.pdf import ReceiptData
+
+    c = ctx.campaign
+    enr = p.enrollment
+    tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
+    specialties = [c.specialty_by_code[s].name for s in enr.specialties or [] if s in c.specialty_by_code]
+    invoice, mailing, info = enr.invoice or {}, enr.mailing or {}, enr.lab_info or {}
+    licence = (
+        "本年上传" if p.licence else (f"沿用已上传（有效期至 {lab.licence_valid_to}）" if p.licence_on_file else "")
+    )
+    return ReceiptData(
+        centre=c.centre,
+        title=f"{c.title}申报回执",
+        year=c.year,
+        lab_code=lab.code,
+        lab_name=lab.name,
+        submitted_at=ctx.now,
+        revision=enr.revision,
+        receipt_no=receipt_no,
+        sections=[
+            (
+                "本室信息",
+                [
+                    ("单位名称", info.get("name", "")),
+                    ("地址", info.get("address", "")),
+                    ("电话", info.get("phone", "")),
+                    ("科室负责人", info.get("head", "")),
+                ],
+            ),
+            (
+                "开票信息",
+                [("开票单位名称", invoice.get("title", "")), ("纳税人识别号", invoice.get("taxpayer_id", ""))],
+            ),
+            (
+                "邮寄信息",
+                [
+                    ("收件人", mailing.get("recipient", "")),
+                    ("联系电话", mailing.get("phone", "")),
+                    ("地址", mailing.get("address", "")),
+                    ("邮编", mailing.get("postcode", "")),
+                ],
+            ),
+            (f"{c.year} 年参加专业（{len(specialties)}）", [("专业", "、".join(specialties))]),
+            (f"{c.previous_year} 年已开展项目（{len(tests)}）", [("项目", "、".join(tests))]),
+            ("上传资料", [("缓交协议", f"{len(p.agreement)} 页"), ("执业许可证", licence)]),
+        ],
+        note=[
+            "本回执表示申报资料已提交，尚待河南省临床检验中心审核；审核结果将通过本助手通知。",
+            c.fees.note,
+        ],
+    )
+
+
+register(Flow("submit", "summary", {"summary": Step(show=show, on_button=on_button)}))

@@ -1,0 +1,82 @@
+"""One-time binding codes: issued by an admin per lab, stored only as a salted slow hash, single use,
+expiring. A code is 8 characters from an alphabet without look-alikes, shown as XXXX-XXXX."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import unicodedata
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import BindingCode, Lab
+
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
+LENGTH = 8
+_ITERATIONS = 60_000
+
+
+def normalise_code(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def display_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def _hash(code: str, salt: bytes, iterations: int = _ITERATIONS) -> str:
+    digest = hashlib.pbkdf2_hmac("sha256", code.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def _verify(code: str, stored: str) -> bool:
+    try:
+        _, iterations, salt, _digest = stored.split("$")
+        expected = _hash(code, bytes.fromhex(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, stored)
+
+
+async def issue(
+    session: AsyncSession, lab_id: int, *, now: datetime, created_by: str, days: int = 60, for_backup: bool = False
+) -> str:
+    """A new code for the lab; the plain code is returned once and never stored."""
+    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    session.add(
+        BindingCode(
+            lab_id=lab_id,
+            code_hash=_hash(code, secrets.token_bytes(16)),
+            expires_at=now + timedelta(days=days),
+            created_by=created_by,
+            created_at=now,
+            for_backup=for_backup,
+        )
+    )
+    return code
+
+
+async def redeem(
+    session: AsyncSession, lab_code: str, code: str, *, now: datetime, used_by: str
+) -> tuple[Lab, BindingCode] | None:
+    """Use a code for the lab: the lab and the code on success, None otherwise (unknown lab, wrong,
+    used or expired code: the caller must not tell which)."""
+    code = normalise_code(code)
+    lab = await session.scalar(select(Lab).where(Lab.code == lab_code.strip().upper()))
+    if lab is None or len(code) != LENGTH:
+        return None
+    candidates = await session.scalars(
+        select(BindingCode)
+        .where(BindingCode.lab_id == lab.id, BindingCode.used_at.is_(None), BindingCode.expires_at > now)
+        .with_for_update()
+    )
+    for row in candidates:
+        if _verify(code, row.code_hash):
+            row.used_at = now
+            row.used_by = used_by
+            return lab, row
+    return None
