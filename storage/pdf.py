@@ -200,6 +200,7 @@ _SHADE = colors.HexColor("#EEEEEE")
 _MARGIN_X = 20 * mm
 _MARGIN_TOP = 18 * mm
 _MARGIN_BOTTOM = 24 * mm  # room for the footer reference and QR code
+_FRAME_PADDING = 6  # pt: SimpleDocTemplate's frame pads each side, tables must fit inside
 
 
 def _footer(font: FontChoice, left: str, qr_payload: str | None = None) -> Any:
@@ -242,9 +243,10 @@ def _document(out: io.BytesIO, *, title: str, author: str, subject: str, keyword
     )
 
 
-def _table(rows: list[list[Any]], widths: list[float], *, header: bool, grid: bool = True) -> Table:
+def _table(rows: list[list[Any]], widths: list[float], font: str, *, header: bool, grid: bool = True) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     style: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), font),  # for plain-string cells; never Helvetica
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
@@ -336,7 +338,7 @@ def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> 
         subject=f"{data.lab_code} {data.lab_name}",
         keywords=f"{AGREEMENT_PDF_MARKER} {data.document_id}",
     )
-    width = doc.width
+    width = doc.width - 2 * _FRAME_PADDING
     story: list[Flowable] = [
         _p(data.title, st.title),
         _p(f"文档编号：{data.document_id}", st.reference),
@@ -349,7 +351,7 @@ def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> 
     ]
     if data.institution:
         parties.append([_p("单位类型：", st.label), _p(data.institution, st.cell)])
-    story.append(_table(parties, [30 * mm, width - 30 * mm], header=False, grid=False))
+    story.append(_table(parties, [30 * mm, width - 30 * mm], font.name, header=False, grid=False))
 
     story.append(_p(f"乙方参加 {data.year} 年度室间质量评价的专业（共 {len(data.specialties)} 项）", st.heading))
     # Three specialties per row keeps the whole list short; each name wraps inside its cell.
@@ -365,7 +367,7 @@ def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> 
         for i in range(start, start + per_row):
             row += [_p(i + 1, st.cell), _p(names[i], st.cell)] if i < len(names) else ["", ""]
         rows.append(row)
-    story.append(_table(rows, [num_w, name_w] * per_row, header=True))
+    story.append(_table(rows, [num_w, name_w] * per_row, font.name, header=True))
     story.append(Spacer(1, 4 * mm))
 
     story.extend(_p(paragraph, st.body) for paragraph in data.body if paragraph.strip())
@@ -402,7 +404,7 @@ def render_receipt(data: ReceiptData, *, font: FontChoice | None = None) -> byte
         subject=f"{data.lab_code} {data.lab_name} {data.receipt_no}",
         keywords=f"eqa-bot:receipt {data.receipt_no}",
     )
-    width = doc.width
+    width = doc.width - 2 * _FRAME_PADDING
     label_w = 34 * mm
     when = _shanghai(data.submitted_at).strftime("%Y-%m-%d %H:%M")
     story: list[Flowable] = [_p(data.title, st.title), Spacer(1, 3 * mm)]
@@ -413,16 +415,16 @@ def render_receipt(data: ReceiptData, *, font: FontChoice | None = None) -> byte
         [_p("提交次数", st.label), _p(f"第 {data.revision} 次提交", st.cell)],
         [_p("发出单位", st.label), _p(data.centre, st.cell)],
     ]
-    story.append(_table(head, [label_w, width - label_w], header=False))
+    story.append(_table(head, [label_w, width - label_w], font.name, header=False))
     for heading, fields in data.sections:
         rows = [[_p(label, st.label), _p(value if str(value).strip() else "—", st.cell)] for label, value in fields]
         if not rows:
             continue
         # The heading stays with the start of its table.
-        story.append(KeepTogether([_p(heading, st.heading), _table(rows[:3], [label_w, width - label_w],
-                                                                     header=False)]))
+        widths = [label_w, width - label_w]
+        story.append(KeepTogether([_p(heading, st.heading), _table(rows[:3], widths, font.name, header=False)]))
         if len(rows) > 3:
-            story.append(_table(rows[3:], [label_w, width - label_w], header=False))
+            story.append(_table(rows[3:], widths, font.name, header=False))
     if data.note:
         story.append(Spacer(1, 4 * mm))
         story.extend(_p(paragraph, st.note) for paragraph in data.note if paragraph.strip())

@@ -1,0 +1,295 @@
+"""The generated PDFs render (not blank), carry their Chinese text, and fit the page.
+
+Rendering is checked with poppler (pdftoppm, pdftotext). Without poppler these tests skip,
+unless EQA_REQUIRE_TOOLS=1 (as in CI), where a missing tool is a failure.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from storage import pdf as pdfmod
+from storage.images import AGREEMENT_PDF_MARKER, precheck
+from storage.pdf import (
+    AgreementData,
+    FontChoice,
+    ReceiptData,
+    cid_font,
+    find_cjk_font,
+    render_agreement,
+    render_receipt,
+)
+from tests.image_samples import draw_seal, jpeg
+
+SPECIALTIES = [
+    "临床常规化学", "全血细胞计数", "临床免疫学", "临床微生物学", "凝血实验", "PCR", "血站血液检验", "尿液化学分析",
+    "特殊蛋白", "肿瘤标志物", "临床干化学", "血气分析", "脂类分析", "血型", "临床输血相容性检测", "新冠病毒核酸",
+]
+BODY = [
+    "为落实“先参评、后付费”的工作安排，经甲乙双方协商，就2025年度室间质量评价活动质评费用缓交事宜达成如下协议：",
+    "一、甲方按照2025年度室间质量评价计划，向乙方提供所选专业的质控品、统计分析及结果反馈服务。",
+    "二、因新的收费标准尚未批准，乙方本年度质评费用暂缓交纳；收费标准批准后，甲方另行通知，乙方应在规定期限内补交。",
+    "三、本协议经乙方科室负责人签字并加盖单位公章后生效。",
+]
+TITLE = "2025年度室间质量评价活动质评费用缓交协议"
+LAB_NAME = "郑州市第七人民医院检验科"
+
+
+def agreement(**changes: object) -> AgreementData:
+    values: dict[str, object] = {
+        "centre": "河南省临床检验中心",
+        "title": TITLE,
+        "year": 2025,
+        "lab_code": "HN0371-0007",
+        "lab_name": LAB_NAME,
+        "institution": "综合医院",
+        "specialties": SPECIALTIES[:6],
+        "body": BODY,
+        "generated_on": date(2025, 2, 10),
+        "document_id": "EQA2025-HN0371-0007",
+    }
+    values.update(changes)
+    return AgreementData(**values)  # type: ignore[arg-type]
+
+
+def receipt(**changes: object) -> ReceiptData:
+    values: dict[str, object] = {
+        "centre": "河南省临床检验中心",
+        "title": "2025年河南省临床检验室间质量评价申报回执",
+        "year": 2025,
+        "lab_code": "HN0371-0007",
+        "lab_name": LAB_NAME,
+        "submitted_at": datetime(2025, 2, 20, 6, 35, tzinfo=UTC),
+        "revision": 2,
+        "receipt_no": "R2025-000123",
+        "sections": [
+            ("本室信息", [("单位名称", LAB_NAME), ("地址", "郑州市建设东路1号"), ("电话", "0371-67966305"),
+                          ("科室负责人", "李书杰")]),
+            ("开票信息", [("开票单位名称", "郑州市第七人民医院"), ("纳税人识别号", "124100004158005471")]),
+            ("邮寄信息", [("收件人", "张愔"), ("手机", "13837123456"), ("邮编", "450052"), ("备注", "")]),
+            ("参加专业", [("专业", "、".join(SPECIALTIES))]),
+        ],
+        "note": ["请保存本回执。审核结果将通过本机器人通知。", "如有疑问请致电 0371-67966305。"],
+    }
+    values.update(changes)
+    return ReceiptData(**values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- poppler helpers
+
+
+@pytest.fixture(scope="session")
+def poppler() -> None:
+    missing = [tool for tool in ("pdftoppm", "pdftotext") if shutil.which(tool) is None]
+    if missing:
+        message = f"poppler-utils not installed ({', '.join(missing)})"
+        if os.environ.get("EQA_REQUIRE_TOOLS") == "1":
+            pytest.fail(message + " but EQA_REQUIRE_TOOLS=1")
+        pytest.skip(message)
+
+
+def pages_as_images(pdf: bytes, tmp_path: Path, dpi: int = 50) -> list[Image.Image]:
+    source = tmp_path / "doc.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(source), str(tmp_path / "page")], check=True)
+    return [Image.open(p).convert("L") for p in sorted(tmp_path.glob("page*.png"))]
+
+
+def ink_fraction(page: Image.Image) -> float:
+    histogram = page.histogram()
+    return sum(histogram[:200]) / (page.width * page.height)
+
+
+def text_of(pdf: bytes, tmp_path: Path, *args: str) -> str:
+    source = tmp_path / "text.pdf"
+    source.write_bytes(pdf)
+    return subprocess.run(
+        ["pdftotext", *args, str(source), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def squeeze(text: str) -> str:
+    # CJK wrapping breaks lines anywhere; compare without whitespace.
+    return "".join(text.split())
+
+
+def embedded_fonts(pdf: bytes) -> dict[str, bool]:
+    fonts: dict[str, bool] = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            descendants = font.get("/DescendantFonts")
+            target = descendants[0].get_object() if descendants else font
+            descriptor = target.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor else {}
+            fonts[str(font["/BaseFont"])] = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+    return fonts
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+@pytest.mark.usefixtures("poppler")
+def test_agreement_renders_chinese(tmp_path: Path) -> None:
+    pdf = render_agreement(agreement())
+    assert pdf.startswith(b"%PDF")
+    pages = pages_as_images(pdf, tmp_path)
+    assert len(pages) == 1
+    assert ink_fraction(pages[0]) > 0.03
+    text = text_of(pdf, tmp_path)
+    flat = squeeze(text)
+    for needle in (LAB_NAME, TITLE, "科室负责人签字", "单位公章", "HN0371-0007", "EQA2025-HN0371-0007",
+                   "河南省临床检验中心", "综合医院", "临床微生物学", "PCR", "甲乙双方协商"):
+        assert needle in flat, needle
+
+
+def test_agreement_embeds_its_font_and_marks_itself() -> None:
+    font = find_cjk_font()
+    pdf = render_agreement(agreement(), font=font)
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None
+    assert reader.metadata.title == TITLE
+    assert AGREEMENT_PDF_MARKER in str(reader.metadata.get("/Keywords"))
+    if font.embedded:
+        fonts = embedded_fonts(pdf)
+        # reportlab's canvas declares Helvetica up front; no text uses it (a standard font anyway).
+        fonts.pop("/Helvetica", None)
+        assert fonts and all(fonts.values()), fonts
+
+
+@pytest.mark.usefixtures("poppler")
+def test_long_names_and_many_specialties_stay_on_the_page(tmp_path: Path) -> None:
+    long_name = "河南省某某市某某县中医院（某某市中医药研究所附属医院·某某县中西医结合医院）医学检验科临床实验室"
+    many = [f"{name}（第{i}组：含扩展项目及复检项目）" for i, name in enumerate(SPECIALTIES * 3, start=1)]
+    pdf = render_agreement(agreement(lab_name=long_name, specialties=many, institution="民营医院" * 8))
+    pages = pages_as_images(pdf, tmp_path)
+    assert len(pages) >= 2
+    bbox = text_of(pdf, tmp_path, "-bbox")
+    page_width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))  # type: ignore[union-attr]
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox))
+    left = min(float(x) for x in re.findall(r'xMin="([\d.]+)"', bbox))
+    margin = 20 * 72 / 25.4
+    assert left >= margin - 2
+    assert right <= page_width - margin + 2
+    flat = squeeze(text_of(pdf, tmp_path))
+    assert squeeze(long_name) in flat
+    assert "临床输血相容性检测（第47组" in flat
+    assert "科室负责人签字" in flat
+    assert "第2页" in flat  # footer numbering on later pages
+
+
+@pytest.mark.usefixtures("poppler")
+def test_markup_characters_in_names_are_escaped(tmp_path: Path) -> None:
+    name = "A&B <检验> 实验室"
+    pdf = render_agreement(agreement(lab_name=name, specialties=[]))
+    flat = squeeze(text_of(pdf, tmp_path))
+    assert squeeze(name) in flat
+    assert "（未选择专业）" in flat
+
+
+def test_unsigned_download_is_recognised_by_the_precheck() -> None:
+    result = precheck(render_agreement(agreement()), purpose="agreement")
+    assert result.accepted and not result.looks_fine
+    assert result.issues == ("pre-blank-agreement",)
+    # For a licence upload the marker means nothing.
+    assert precheck(render_agreement(agreement()), purpose="licence").issues == ()
+
+
+@pytest.mark.usefixtures("poppler")
+def test_printed_signed_and_stamped_agreement_passes_the_precheck(tmp_path: Path) -> None:
+    # Print at 150 dpi (a scan), stamp a red seal in the seal box: the dashed guide circle and
+    # the QR code must not confuse the checks.
+    source = tmp_path / "a.pdf"
+    source.write_bytes(render_agreement(agreement()))
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(source), str(tmp_path / "scan")], check=True)
+    scan = Image.open(tmp_path / "scan.png").convert("RGB")
+    unstamped = precheck(jpeg(scan), purpose="agreement")
+    assert unstamped.accepted and unstamped.issues == ("pre-no-seal",)
+    mm = 150 / 25.4
+    # The seal box's centre: right half of the text width, ~40 mm above the bottom margin.
+    centre = (round((20 + 170 * 0.75) * mm), round((297 - 24 - 12 - 23) * mm))
+    draw_seal(scan, centre, round(42 * mm))
+    stamped = precheck(jpeg(scan), purpose="agreement")
+    assert stamped.looks_fine, stamped
+
+
+# --------------------------------------------------------------------------- receipt
+
+
+@pytest.mark.usefixtures("poppler")
+def test_receipt_renders(tmp_path: Path) -> None:
+    pdf = render_receipt(receipt())
+    pages = pages_as_images(pdf, tmp_path)
+    assert ink_fraction(pages[0]) > 0.02
+    flat = squeeze(text_of(pdf, tmp_path))
+    for needle in ("2025年河南省临床检验室间质量评价申报回执", "R2025-000123", LAB_NAME, "124100004158005471",
+                   "第2次提交", "临床输血相容性检测", "请保存本回执", "开票信息", "邮寄信息"):
+        assert needle in flat, needle
+    # 06:35 UTC is 14:35 in Beijing.
+    assert "2025-02-2014:35（北京时间）" in flat
+
+
+@pytest.mark.usefixtures("poppler")
+def test_receipt_naive_time_is_utc(tmp_path: Path) -> None:
+    pdf = render_receipt(receipt(submitted_at=datetime(2025, 2, 24, 17, 0)))
+    assert "2025-02-2501:00" in squeeze(text_of(pdf, tmp_path))
+
+
+@pytest.mark.usefixtures("poppler")
+def test_long_receipt_flows_over_pages(tmp_path: Path) -> None:
+    sections = [(f"第{i}部分", [(f"项目{j}", "很长的内容" * 12) for j in range(8)]) for i in range(6)]
+    pdf = render_receipt(receipt(sections=sections))
+    assert len(pages_as_images(pdf, tmp_path)) >= 2
+    assert "第5部分" in squeeze(text_of(pdf, tmp_path))
+
+
+# --------------------------------------------------------------------------- fonts
+
+
+@pytest.mark.usefixtures("poppler")
+def test_stsong_fallback_renders_and_extracts(tmp_path: Path) -> None:
+    font = cid_font()
+    assert font == FontChoice(name="STSong-Light", path=None, subfont_index=0, embedded=False)
+    pdf = render_agreement(agreement(), font=font)
+    assert ink_fraction(pages_as_images(pdf, tmp_path)[0]) > 0.03
+    flat = squeeze(text_of(pdf, tmp_path))
+    for needle in (LAB_NAME, TITLE, "科室负责人签字"):
+        assert needle in flat, needle
+    assert not any(embedded_fonts(pdf).values())
+    receipt_text = squeeze(text_of(render_receipt(receipt(), font=font), tmp_path))
+    assert "R2025-000123" in receipt_text and LAB_NAME in receipt_text
+
+
+def test_find_cjk_font_falls_back_to_stsong(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(pdfmod.FONT_ENV, raising=False)
+    monkeypatch.setattr(pdfmod, "FONT_CANDIDATES", ("/nonexistent/font.ttc",))
+    assert find_cjk_font() == cid_font()
+
+
+def test_find_cjk_font_honours_explicit_path_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        find_cjk_font(str(tmp_path / "missing.ttf"))
+    monkeypatch.setenv(pdfmod.FONT_ENV, str(tmp_path / "missing.ttf"))
+    with pytest.raises(FileNotFoundError):
+        find_cjk_font()
+    not_a_font = tmp_path / "fake.ttf"
+    not_a_font.write_bytes(b"not a font at all")
+    with pytest.raises(ValueError):
+        find_cjk_font(str(not_a_font))
+    installed = next((p for p in pdfmod.FONT_CANDIDATES if Path(p).is_file()), None)
+    if installed is None:
+        pytest.skip("no TrueType CJK font installed")
+    monkeypatch.setenv(pdfmod.FONT_ENV, installed)
+    chosen = find_cjk_font()
+    assert chosen.path == installed and chosen.embedded
+    assert find_cjk_font(installed) == chosen
