@@ -24,6 +24,7 @@ from conversations.formatting import day, join
 from conversations.progress import Progress
 from storage.images import Precheck, precheck
 from storage.models import Document, Enrollment, Lab
+from storage.pdf import AgreementData, render_agreement
 
 KINDS = ("agreement", "licence")
 _UNSAFE_NAME = re.compile(r"[^\w.\-() \u4e00-\u9fff]")
@@ -119,8 +120,6 @@ async def on_overview_button(ctx: Ctx, action: str, arg: str) -> None:
 
 async def send_agreement_pdf(ctx: Ctx) -> None:
     """The lab's own agreement, pre-filled, to print, sign and stamp."""
-    from storage.pdf import AgreementData, render_agreement
-
     lab, p = await journey.lab_and_progress(ctx)
     c = ctx.campaign
     names = [c.specialty_by_code[s].name for s in p.enrollment.specialties or [] if s in c.specialty_by_code]

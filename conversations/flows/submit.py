@@ -4,7 +4,6 @@ the state "awaiting review". After a return only what the centre named is sent a
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 
 from conversations.context import Ctx
 from conversations.events import FileOut, SendDocument
@@ -15,9 +14,7 @@ from conversations.flows.plan import plan_summary
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress
 from storage.models import Lab
-
-if TYPE_CHECKING:
-    from storage.pdf import ReceiptData
+from storage.pdf import ReceiptData, render_receipt
 
 
 def summary_lines(ctx: Ctx, lab: Lab, p: Progress) -> list[str]:
@@ -75,8 +72,6 @@ async def on_button(ctx: Ctx, action: str, arg: str) -> None:
     )
     ctx.signal("enrollment_submitted", enrollment_id=enr.id, revision=enr.revision)
     receipt_no = f"{ctx.campaign.year}-{lab.code}-R{enr.revision}"
-    from storage.pdf import render_receipt
-
     pdf = await asyncio.to_thread(render_receipt, _receipt(ctx, lab, p, receipt_no))
     key = ctx.services.store.put(pdf)
     ctx.end()
@@ -93,8 +88,6 @@ async def on_button(ctx: Ctx, action: str, arg: str) -> None:
 
 
 def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
-    from storage.pdf import ReceiptData
-
     c = ctx.campaign
     enr = p.enrollment
     tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
