@@ -29,6 +29,9 @@ MAX_CHARS = 300
 # Decision thresholds on the combined score (0..1), calibrated on tests/data/faq_eval.toml.
 CONFIDENT = 0.30  # at least this, and clearly ahead of the runner-up: answer
 MARGIN = 0.06  # ... ahead by this much
+# A lower score also answers when no other topic comes close (a short question, one strong clue).
+CONFIDENT_ALONE = 0.22
+DOMINANCE = 2.5  # ... times the runner-up's score
 UNSURE = 0.10  # at least this: offer the nearest topics; below: no match
 
 
@@ -457,6 +460,7 @@ def match(campaign: Campaign, text: str) -> Match:
     scores = tuple(round(s, 4) for s, _ in top)
     best, second = ranked[0][0], ranked[1][0] if len(ranked) > 1 else 0.0
     # A single character or two is too little to answer on, however well it scores.
-    if best >= CONFIDENT and best - second >= MARGIN and meaningful_length(text) >= 2:
+    clear = (best >= CONFIDENT and best - second >= MARGIN) or (best >= CONFIDENT_ALONE and best >= DOMINANCE * second)
+    if clear and meaningful_length(text) >= 2:
         return Match(ranked[0][1], ids, scores)
     return Match(None, ids, scores)
