@@ -377,3 +377,20 @@ def test_oriented_jpeg_refuses_pdf_and_junk() -> None:
         oriented_jpeg(b"not an image")
     with pytest.raises(ValueError):
         oriented_jpeg(png_declaring(30000, 30000))
+
+
+@pytest.mark.parametrize("mode", ["L", "CMYK", "P", "I;16", "LA"])
+def test_unusual_image_modes_are_read(mode: str) -> None:
+    page = document(900, seal=False)
+    if mode == "I;16":
+        image = page.convert("L").point(lambda v: v * 256, mode="I").convert("I;16")
+    else:
+        image = page.convert(mode)
+    out = io.BytesIO()
+    image.save(out, "JPEG" if mode in ("L", "CMYK") else "PNG")
+    data = out.getvalue()
+    assert Image.open(io.BytesIO(data)).mode == mode
+    result = precheck(data, purpose="licence")
+    assert result.accepted and result.looks_fine, result
+    assert (result.width, result.height) == page.size
+    assert Image.open(io.BytesIO(oriented_jpeg(data))).mode == "RGB"
