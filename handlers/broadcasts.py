@@ -22,12 +22,12 @@ from conversations.events import Button, Keyboard, Reply, keyboard, to_payload
 from conversations.flow import Flow, Step
 from conversations.i18n import Catalog
 from handlers.roles import refuse
-from handlers.routing import action, command
+from handlers.routing import MAX_INPUT, action, command
 from storage.models import Broadcast, OutboxMessage
 from storage.repos.outbox import NewRow, add_rows, cancel_broadcast, counts, create_broadcast
 
 FLOW = "broadcast"
-MAX_TEXT = 3000  # leaves room for the header and footer within Telegram's 4096
+MAX_TEXT = MAX_INPUT  # the router refuses longer input anyway; with header and footer well within 4096
 KINDS = ("broadcast", "payment")
 
 
