@@ -193,7 +193,12 @@ class _Analysis:
 
 
 def _open_guarded(source: io.BytesIO, config: PrecheckConfig) -> Image.Image:
-    """Image.open with the bomb guard: Pillow's own (which warns at ~89 MP) made an error, plus ours."""
+    """Image.open with the bomb guard: Pillow's own (which warns at ~89 MP) made an error, plus ours.
+
+    Our limit is checked explicitly instead of lowering the process-wide Image.MAX_IMAGE_PIXELS,
+    which other code shares; catch_warnings is process-wide too before Python 3.14, but it only
+    backs up that explicit check.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

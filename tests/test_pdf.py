@@ -88,14 +88,29 @@ def receipt(**changes: object) -> ReceiptData:
 # --------------------------------------------------------------------------- poppler helpers
 
 
+def require_poppler() -> None:
+    """Skip when pdftoppm is absent, unless EQA_REQUIRE_TOOLS=1 (CI): then fail."""
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("EQA_REQUIRE_TOOLS") == "1":
+            pytest.fail("pdftoppm (poppler-utils) is not installed but EQA_REQUIRE_TOOLS=1")
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    if shutil.which("pdftotext") is None:  # same package: a half-installed poppler is a real fault
+        pytest.fail("pdftoppm is installed but pdftotext is not")
+
+
 @pytest.fixture(scope="session")
 def poppler() -> None:
-    missing = [tool for tool in ("pdftoppm", "pdftotext") if shutil.which(tool) is None]
-    if missing:
-        message = f"poppler-utils not installed ({', '.join(missing)})"
-        if os.environ.get("EQA_REQUIRE_TOOLS") == "1":
-            pytest.fail(message + " but EQA_REQUIRE_TOOLS=1")
-        pytest.skip(message)
+    require_poppler()
+
+
+def test_missing_poppler_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    monkeypatch.delenv("EQA_REQUIRE_TOOLS", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        require_poppler()
+    monkeypatch.setenv("EQA_REQUIRE_TOOLS", "1")
+    with pytest.raises(pytest.fail.Exception):
+        require_poppler()
 
 
 def pages_as_images(pdf: bytes, tmp_path: Path, dpi: int = 50) -> list[Image.Image]:
