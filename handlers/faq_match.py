@@ -221,6 +221,7 @@ class _Speller:
     def __init__(self, vocabulary: Iterable[str]) -> None:
         self.vocab = {w for w in vocabulary if len(w) >= 4 and not w.isdigit()}
         self.deletes: dict[str, set[str]] = {}
+        self.seen: dict[str, str] = {}
         for w in self.vocab:
             for d in self._deletions(w, self._budget(w)):
                 self.deletes.setdefault(d, set()).add(w)
@@ -241,6 +242,14 @@ class _Speller:
     def __call__(self, word: str) -> str:
         if len(word) < 4 or word in self.vocab or word.isdigit():
             return word
+        known = self.seen.get(word)
+        if known is None:
+            known = self._correct(word)
+            if len(self.seen) < 4096:  # the same misspellings come back; a bound keeps memory flat
+                self.seen[word] = known
+        return known
+
+    def _correct(self, word: str) -> str:
         best, best_d = word, 99
         for d in self._deletions(word, self._budget(word)):
             for cand in self.deletes.get(d, ()):

@@ -158,3 +158,19 @@ def test_a_question_added_to_the_campaign_file_is_matched_without_code() -> None
     assert match(edited, "can we come to the centre in person?").best == "parking"
     # the rest still works on the edited file
     assert match(edited, "缓交协议要盖章吗").best == "agreement"
+
+
+def test_matching_one_question_takes_well_under_5_ms() -> None:
+    from bench.faq import questions, timings
+
+    texts = [q for q, _ in questions(CAMPAIGN)]
+    samples = timings(lambda t: match(CAMPAIGN, t), texts, rounds=2)
+    assert sorted(samples)[len(samples) // 2] < 5.0
+
+
+def test_the_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.faq import main
+
+    assert main(["--rounds", "1", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "median" in out and "baseline: naive keywords" in out and "ratio matcher" in out
