@@ -59,12 +59,16 @@ async def _demo(database: str | None, fresh: bool) -> int:
     )
     setup_logging("WARNING")
     app = await build_app(settings)
-    await seed_demo(app.db)
-    console = Console(app)
     now = app.services.clock.now()
+    seeded = await seed_demo(app.db, now)
+    console = Console(app)
     console.print(f"eqa-bot 演示 · {app.campaign.title}")
     console.print(
         f"演示时间（固定）：{moment(now, 'zh', app.campaign.tz)}（{app.campaign.timezone}）· 数据库：{url}"
+    )
+    console.print(
+        f"试试绑定：输入 :as new 切换为新用户，再发送 /start {seeded.other_lab_code}_{seeded.other_binding_code}"
+        f"（{seeded.other_lab_code} 洛阳市中心血站的一次性绑定码）"
     )
     try:
         await console.run()

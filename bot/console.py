@@ -24,6 +24,7 @@ from conversations.events import (
     FileRef,
     Inbound,
     Outbound,
+    Outcome,
     Reply,
     SendAlbum,
     SendDocument,
@@ -64,6 +65,7 @@ PERSONAS = {
 HELP = """\
   输入文字聊天；输入数字按按钮；/help 查看机器人命令
   :photo 路径   以照片发送图片       :file 路径   以文件发送（PDF、图片）
+  :album 路径1 路径2 …   一次发送多张照片（相册）
   :as lab | reviewer | new   切换身份（实验室联系人 / 审核员 / 新用户）
   :help 本说明   :quit 退出"""
 
@@ -137,14 +139,21 @@ class Console:
         elif verb == ":as" and args and args[0] in PERSONAS:
             self.persona = PERSONAS[args[0]]
             self._announce()
-        elif verb in (":photo", ":file") and args:
-            path = Path(args[0]).expanduser()
-            if not path.is_file():
-                self.print(f"  （找不到文件 {path}）")
+        elif verb in (":photo", ":file", ":album") and args:
+            paths = [Path(a).expanduser() for a in args]
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing:
+                self.print(f"  （找不到文件 {'、'.join(missing)}）")
                 return True
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            ref = FileRef(file_id=str(path.resolve()), size=path.stat().st_size, mime=mime, name=path.name)
-            await self._send(self._event("photo" if verb == ":photo" else "document", file=ref))
+            group = f"album-{next(self._updates)}" if verb == ":album" and len(paths) > 1 else None
+            for path in paths if group else paths[:1]:
+                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                ref = FileRef(file_id=str(path.resolve()), size=path.stat().st_size, mime=mime, name=path.name)
+                kind = "document" if verb == ":file" else "photo"
+                await self._send(self._event(kind, file=ref, media_group_id=group))
+            if group:
+                for outcome in await self.app.core.flush_albums(force=True):
+                    await self._deliver(outcome)
         else:
             self.print("  （看不懂这个控制命令，输入 :help 查看说明）")
         return True
@@ -172,7 +181,9 @@ class Console:
 
     # -- output ------------------------------------------------------------------------------------------
     async def _send(self, event: Inbound) -> None:
-        outcome = await self.app.core.handle(event)
+        await self._deliver(await self.app.core.handle(event))
+
+    async def _deliver(self, outcome: Outcome) -> None:
         for toast in outcome.toasts:
             if toast.text:
                 self.print(f"  💬 {toast.text}")

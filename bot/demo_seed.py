@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Contact, Lab
+from storage.repos.bindings import issue
 
 LAB_USER = "demo-lab"
 REVIEWER_USER = "demo-reviewer"
@@ -21,9 +22,10 @@ PLATFORM = "console"
 class Seeded:
     lab_code: str
     other_lab_code: str
+    other_binding_code: str  # a fresh one-time code for the unbound lab, shown in the demo's banner
 
 
-async def seed_demo(db: Database) -> Seeded:
+async def seed_demo(db: Database, now: datetime) -> Seeded:
     """Idempotent: running the demo twice keeps one copy of everything."""
     async with db.transaction() as s:
         lab = await s.scalar(select(Lab).where(Lab.code == "HN0001"))
@@ -55,14 +57,15 @@ async def seed_demo(db: Database) -> Seeded:
             )
         other = await s.scalar(select(Lab).where(Lab.code == "HN0002"))
         if other is None:
-            s.add(
-                Lab(
-                    code="HN0002",
-                    name="洛阳市中心血站",
-                    institution_type="blood_centre",
-                    level=None,
-                    city="洛阳市",
-                    source="demo",
-                )
+            other = Lab(
+                code="HN0002",
+                name="洛阳市中心血站",
+                institution_type="blood_centre",
+                level=None,
+                city="洛阳市",
+                source="demo",
             )
-    return Seeded(lab_code="HN0001", other_lab_code="HN0002")
+            s.add(other)
+            await s.flush()
+        code = await issue(s, other.id, now=now, created_by="demo")
+    return Seeded(lab_code="HN0001", other_lab_code="HN0002", other_binding_code=code)
