@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import tempfile
 import zipfile
 from datetime import date, datetime
 
@@ -17,8 +19,19 @@ from conversations.events import SendDocument, Toast
 from storage.models import AuditLog, BindingCode, Contact, Document, Enrollment, Lab, UserProfile
 from storage.repos.bindings import issue
 from tests import image_samples as samples
+from tests.conftest import require_tool
 from tests.factories import bind, make_lab
 from tests.harness import Person, Transcript, texts
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a reader would see, extracted by poppler (whitespace dropped: CJK lines wrap anywhere)."""
+    tool = require_tool("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(data)
+        fh.flush()
+        text = subprocess.run([tool, "-enc", "UTF-8", fh.name, "-"], capture_output=True, check=True).stdout
+    return "".join(text.decode().split())
 
 
 def _docx() -> bytes:
@@ -227,7 +240,9 @@ async def test_seeded_lab_from_binding_to_submission(app: App, transcript: Trans
 
     pdfs = await walk_documents(person)
     assert len(pdfs) == 1 and pdfs[0].file.filename.endswith(".pdf")
-    assert app.services.store.get(pdfs[0].file.stored or "").startswith(b"%PDF")
+    agreement_text = pdf_text(app.services.store.get(pdfs[0].file.stored or ""))
+    for expected in ("郑州市第一人民医院检验科", "HN0001", "临床常规化学", "凝血实验", "科室负责人签字", "单位公章"):
+        assert expected in agreement_text
     docs = await _docs(app, lab_id)
     assert [(d.kind, d.status) for d in docs] == [("agreement", "active"), ("licence", "active")]
     assert docs[0].sha256 and app.services.store.get(docs[0].storage_key) == AGREEMENT
@@ -237,7 +252,9 @@ async def test_seeded_lab_from_binding_to_submission(app: App, transcript: Trans
     out = await person.press("提交审核")
     assert "已提交！回执编号 2025-HN0001-R1" in texts(out)
     receipt = [a for a in out if isinstance(a, SendDocument)]
-    assert receipt and app.services.store.get(receipt[0].file.stored or "").startswith(b"%PDF")
+    receipt_text = pdf_text(app.services.store.get(receipt[0].file.stored or ""))
+    for expected in ("2025-HN0001-R1", "郑州市第一人民医院", "12410000415800281H", "450052"):
+        assert expected in receipt_text
     enr = await _enrollment(app, lab_id)
     assert (enr.status, enr.revision, enr.returned_items) == ("submitted", 1, [])
     assert enr.submitted_at is not None

@@ -236,7 +236,7 @@ async def _accept_files(ctx: Ctx, kind: str, files: list[tuple[FileRef, bytes]])
         doc = await _store(ctx, lab, enr, kind, ref, data, check)
         stored.append(doc.id)
         existing.add(check.sha256)
-        advice = [ctx.t(i, **check.args) for i in check.issues]
+        advice = [ctx.t(i, **check.args) for i in check.advice]
         verdict = ctx.t("pre-looks-fine") if check.looks_fine else ctx.t("doc-advice", advice=" ".join(advice))
         lines.append(prefix + ("✅ " if check.looks_fine else "⚠️ ") + verdict)
     if stored:
