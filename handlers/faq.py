@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -36,6 +37,10 @@ _LAB_PARTS = ("lab_status", "licence_on_file", "missing")
 
 @command("faq", leaves_flow=False)
 async def faq_command(ctx: Ctx) -> None:
+    asked = ctx.event.args.strip()
+    if asked and any(unicodedata.category(ch)[0] in "LN" for ch in asked):
+        await question(ctx, asked)  # "/faq 缓交协议要盖章吗": the question right away (groups need the command)
+        return
     await show_topics(ctx)
 
 
@@ -162,6 +167,9 @@ async def _lab_part(ctx: Ctx, name: str) -> str | None:
 
 @free_text
 async def question(ctx: Ctx, text: str) -> None:
+    if ctx.event.kind == "text" and ctx.event.chat_type != "private":
+        # Reviewers talk among themselves in their group: only "/faq <question>" is meant for the bot there.
+        return
     result = faq_match.match(ctx.campaign, text)
     log.info("faq question matched best=%s candidates=%s scope=%s", result.best, result.candidates, result.out_of_scope)
     if result.out_of_scope is not None:

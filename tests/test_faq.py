@@ -117,6 +117,20 @@ async def test_english_questions_get_english_answers(transcript: Transcript) -> 
     assert person.last.labels[:2] == ["👍 Helpful", "👎 Not helpful"]
 
 
+async def test_a_question_after_the_faq_command_is_answered(guest: Person) -> None:
+    await guest.send("/faq 缓交协议要盖章吗")
+    assert "需科室负责人签字并加盖单位公章" in guest.last.text
+    await guest.send("/faq 😀")
+    assert "申报截止时间" in guest.last.labels  # nothing to match: the topics
+
+
+async def test_group_chatter_is_not_answered_but_the_command_is(admin: Person) -> None:
+    out = await admin.send("这个协议的章看不清，退回吧", chat_type="supergroup")
+    assert out == []
+    await admin.send("/faq 缓交协议要盖章吗", chat_type="supergroup")
+    assert "需科室负责人签字并加盖单位公章" in admin.last.text
+
+
 # -- computed parts ----------------------------------------------------------------------------------------
 async def test_days_left_before_and_closed_after_the_deadline(guest: Person, clock: FixedClock) -> None:
     await guest.send("截止日期是哪天")
