@@ -288,8 +288,10 @@ class _Index:
     # normalised keyword -> [(topic number, weight)]
     keywords: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     keyword_re: re.Pattern[str] | None = None
-    # other provinces and schemes, for out-of-scope questions
+    # scope: the campaign's own province (found in its centre's name), every other one, its years
     home: tuple[tuple[str, str], ...] = ()
+    elsewhere: re.Pattern[str] | None = None
+    elsewhere_names: dict[str, str] = field(default_factory=dict)  # "湖北" and "hubei" -> "湖北"
     years: frozenset[int] = frozenset()
     # the campaign's own centre and province: named in a question, they say nothing about the topic
     own_names: re.Pattern[str] | None = None
@@ -354,6 +356,10 @@ def _build(campaign: Campaign) -> _Index:
     if index.keywords:
         index.keyword_re = re.compile("|".join(re.escape(k) for k in sorted(index.keywords, key=len, reverse=True)))
     index.home = tuple(p for p in _PROVINCES if p[0] in campaign.centre or p[0] in campaign.title)
+    index.elsewhere_names = {name: zh for zh, en in _PROVINCES if (zh, en) not in index.home for name in (zh, en)}
+    index.elsewhere = re.compile(
+        "|".join(rf"\b{re.escape(n)}\b" if n.isascii() else re.escape(n) for n in index.elsewhere_names)
+    )
     index.years = frozenset({campaign.year, campaign.previous_year})
     own = [normalise(campaign.centre), normalise(campaign.centre_en)]
     own += [f"{zh}{suffix}" for zh, _ in index.home for suffix in ("省", "")]
@@ -394,25 +400,27 @@ _OTHER_SCHEMES = (
     "国家临检", "国家卫健委临检", "卫健委临检中心", "部临检", "卫生部临检", "外省",
     "nccl", "national centre", "national center",
 )  # fmt: skip
-_YEAR_RE = re.compile(r"(?<![\d.])(20\d{2})(?!\d)|(?<![\d.])(\d{2})\s*年(?!\d)")
+# "2026", "2026年", and the short "26年" (but not durations: "10年了", "20年前", "5年以上").
+_YEAR_RE = re.compile(r"(?<![\d.])(20\d{2})(?!\d)|(?<![\d.])(\d{2})\s*年(?![\d了前后以内多来左])")
 _NEXT_YEAR = ("明年", "后年", "下一年", "下年度", "next year", "following year")
 # A year next to these is about a document's validity, not another year's registration.
 _VALIDITY = ("许可证", "执照", "有效期", "到期", "过期", "licence", "expire", "valid")
 
 
 def _scope(norm: str, index: _Index) -> str | None:
-    if not any(zh in norm or en in norm for zh, en in index.home):
-        for zh, en in _PROVINCES:
-            if (zh, en) in index.home:
-                continue
-            if zh in norm or re.search(rf"\b{en}\b", norm):
-                return f"province:{zh}"
-    if any(s in norm + " " for s in _OTHER_SCHEMES):
+    # Another province is out of scope unless the question names this one too ("河南和湖北一样吗").
+    if index.elsewhere is not None and not any(zh in norm or en in norm for zh, en in index.home):
+        found = index.elsewhere.search(norm)
+        if found is not None:
+            return f"province:{index.elsewhere_names[found.group(0)]}"
+    if any(s in norm for s in _OTHER_SCHEMES):
         return "scheme"
     if any(v in norm for v in _VALIDITY):
         return None
     for m in _YEAR_RE.finditer(norm):
         year = int(m.group(1)) if m.group(1) else 2000 + int(m.group(2))
+        if m.group(2) and abs(year - max(index.years)) > 5:
+            continue  # "80年代", "12年": not a registration year
         if year not in index.years:
             return f"year:{year}"
     if any(w in norm for w in _NEXT_YEAR):

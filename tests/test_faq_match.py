@@ -108,6 +108,7 @@ def test_other_provinces_years_and_schemes_are_out_of_scope(question: str, scope
         ("24年开展的项目要勾吗", "checklist"),  # the previous year is part of this registration
         ("许可证2026年到期还要传吗", "licence"),  # a validity date, not another year's registration
         ("河南省临床检验中心电话", "contacts"),  # naming the centre itself says nothing about the topic
+        ("我们医院开展检验10年了，需要交哪些材料", "steps"),  # a duration, not a year
     ],
 )
 def test_this_campaigns_years_and_province_are_in_scope(question: str, topic: str) -> None:
