@@ -71,11 +71,11 @@ async def vote(ctx: Ctx, arg: str) -> None:
     if marker in memo["v"]:
         ctx.toast(ctx.t("faq-vote-recorded"))
         return
-    question = memo["q"].get(key) if key else None
+    asked = memo["q"].get(key) if key else None
     ctx.session.add(
         FaqVote(
             topic=topic,
-            question=question,
+            question=asked,
             helpful=value == "1",
             platform=ctx.actor.platform,
             user_id=ctx.actor.user_id,
