@@ -45,7 +45,7 @@ async def build_app(
         campaign=campaign,
         clock=clock or make_clock(settings),
         catalog=catalog(),
-        store=DocumentStore(settings.data_dir),
+        store=DocumentStore(settings.data_dir, settings.document_keys()),
         fetch_file=fetch_file,
         admin_ids=settings.admin_ids,
         review_chat=settings.review_chat_id,

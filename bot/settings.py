@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     webhook_listen: str = Field("127.0.0.1", validation_alias=_env("EQA_WEBHOOK_LISTEN"))
     webhook_port: int = Field(8080, validation_alias=_env("EQA_WEBHOOK_PORT"))
     webhook_secret: SecretStr | None = Field(None, validation_alias=_env("EQA_WEBHOOK_SECRET"))
+    # Documents at rest: the newest key seals, older ones (comma-separated) still open what they sealed.
+    # Unset, a key file is generated under EQA_DATA_DIR (fine for the demo; production sets the key).
+    document_key: SecretStr | None = Field(None, validation_alias=_env("EQA_DOCUMENT_KEY"))
+    document_old_keys: SecretStr | None = Field(None, validation_alias=_env("EQA_DOCUMENT_OLD_KEYS"))
+    # Uploaded documents older than this many days are purged by `eqa-bot purge` (unset: kept).
+    retention_days: int | None = Field(None, gt=0, validation_alias=_env("EQA_RETENTION_DAYS"))
+    log_json: bool = Field(False, validation_alias=_env("EQA_LOG_JSON"))
+    backup_dir: Path = Field(Path("var/backups"), validation_alias=_env("EQA_BACKUP_DIR"))
+
+    def document_keys(self) -> tuple[bytes, ...]:
+        """The decoded document keys, newest first (raises `storage.crypto.KeyProblem`, naming no key)."""
+        from storage.crypto import parse_keys
+
+        def raw(value: SecretStr | None) -> str | None:
+            return value.get_secret_value() if value is not None else None
+
+        return parse_keys(raw(self.document_key), raw(self.document_old_keys))
 
     @field_validator("admin_ids", mode="before")
     @classmethod
