@@ -48,6 +48,7 @@ class Runner:
         self.sender = sender
         self.gate = gate
         self.platform = sender.platform
+        self.marks = SentMarks(core)
 
     async def handle(self, event: Inbound) -> Outcome:
         """`core.handle` until it commits. The core turns a bug into an apology itself; what escapes it is
@@ -139,16 +140,14 @@ class Runner:
         raise RetryAfter(0)
 
     async def _flush(self, sent: list[int], results: list[dict[str, Any] | None]) -> None:
-        if not sent:
-            return
-        ids, res = list(sent), list(results)
-        sent.clear()
-        results.clear()
-        try:
-            await self.core.mark_sent(ids, res)
-        except Exception:
-            # The messages went out; a redelivery after this is the lesser evil than losing track.
-            log.exception("outbox rows %s were sent but could not be marked", ids)
+        if sent:
+            self.marks.add(sent, results)
+            sent.clear()
+            results.clear()
+
+    async def close(self) -> None:
+        """Record every send still waiting to be recorded (on the way out)."""
+        await self.marks.flush()
 
     async def _set(self, ids: Sequence[int], **values: Any) -> None:
         if not ids:
@@ -189,6 +188,7 @@ class Runner:
         while True:
             rows = [r for r in await self.core.pending(self.platform, limit=batch + done) if r.id > last_id]
             if not rows:
+                await self.marks.flush()
                 return done
             for row in rows[:batch]:
                 last_id = row.id
@@ -202,6 +202,38 @@ class Runner:
                     continue
                 await self.deliver([(row.id, action)], update_id=f"outbox:{row.id}")
                 done += 1
+
+
+class SentMarks:
+    """Records sends in the outbox in batches: a flush starts as soon as something was sent, and what is
+    sent while it waits for the database goes into the next one. Under load one transaction records the
+    replies to many updates instead of one each (SQLite has a single writer)."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._ids: list[int] = []
+        self._results: list[dict[str, Any] | None] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, ids: Sequence[int], results: Sequence[dict[str, Any] | None]) -> None:
+        self._ids.extend(ids)
+        self._results.extend(results)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._ids:
+            ids, results = self._ids, self._results
+            self._ids, self._results = [], []
+            try:
+                await self.core.mark_sent(ids, results)
+            except Exception:
+                # The messages went out; losing track risks a repeat after a restart, never a loss.
+                log.exception("outbox rows %s were sent but could not be marked", ids)
+
+    async def flush(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
 
 
 # -- many updates: per-chat order, bounded concurrency, acknowledgement after commit ----------------------
@@ -330,7 +362,12 @@ class UpdateSource(Protocol):
 class Poller:
     """getUpdates in a loop. The offset only ever moves past updates that are committed: an update
     still being handled stays unconfirmed at Telegram and comes back in later answers, where it is
-    recognised and not handled twice. Updates are handed to the pipeline as soon as they arrive."""
+    recognised and not handled twice.
+
+    Each batch goes to the pipeline at once; the next getUpdates waits until the batch is committed, so
+    the offset moves past it and Telegram does not send it again. An update that takes long (a slow
+    download) does not hold the others: after `stall` seconds it is left in hand and polling goes on,
+    the offset parked just before it."""
 
     def __init__(
         self,
@@ -339,14 +376,14 @@ class Poller:
         *,
         long_poll: float = 25,
         limit: int = 100,
-        stall: float = 0.1,
+        stall: float = 0.25,
     ) -> None:
         self.source = source
         self.pipeline = pipeline
         self.long_poll = long_poll
         self.limit = limit
         self.stall = stall
-        self._known: dict[int, asyncio.Future[None]] = {}
+        self._known: dict[int, tuple[asyncio.Future[None], float]] = {}  # update id -> (committed, fetched at)
         self._max_seen: int | None = None
         self._progress = asyncio.Event()
         self._stop = asyncio.Event()
@@ -359,7 +396,7 @@ class Poller:
 
     def offset(self) -> int | None:
         """The first update not yet committed (everything before it may be confirmed)."""
-        waiting = [i for i, fut in self._known.items() if not _committed(fut)]
+        waiting = [i for i, (fut, _) in self._known.items() if not _committed(fut)]
         if waiting:
             return min(waiting)
         return None if self._max_seen is None else self._max_seen + 1
@@ -368,10 +405,10 @@ class Poller:
         delay = 1.0
         while not self._stop.is_set():
             offset = self.offset()
-            # Prune what Telegram will treat as confirmed with this offset.
+            # Forget what Telegram treats as confirmed with this offset.
             if offset is not None:
-                self._known = {i: f for i, f in self._known.items() if i >= offset}
-            busy = any(not _committed(f) for f in self._known.values())
+                self._known = {i: k for i, k in self._known.items() if i >= offset}
+            busy = any(not _committed(fut) for fut, _ in self._known.values())
             self._progress.clear()
             try:
                 updates = await self._poll(offset, 0 if busy else self.long_poll)
@@ -394,18 +431,32 @@ class Poller:
                 continue
             delay = 1.0
             fresh = 0
+            now = time.monotonic()
             for upd in updates:
                 uid = int(upd["update_id"])
                 if uid in self._known:
                     continue
                 self._max_seen = uid if self._max_seen is None else max(self._max_seen, uid)
                 fresh += 1
-                self._known[uid] = await self.pipeline.submit(upd)
+                self._known[uid] = (await self.pipeline.submit(upd), now)
             if updates and not fresh:
-                # Only updates still in hand came back: wait for one to be committed (or a moment, for
-                # others' updates queued behind a slow one) rather than asking again at once.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._progress.wait(), self.stall)
+                # Only slow updates still in hand came back: wait for one, or a moment, before asking again.
+                await self._wait_progress(self.stall)
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Wait until every update fetched less than `stall` seconds ago is committed."""
+        while not self._stop.is_set():
+            self._progress.clear()
+            now = time.monotonic()
+            recent = [t for fut, t in self._known.values() if not _committed(fut) and now - t < self.stall]
+            if not recent:
+                return
+            await self._wait_progress(self.stall - (now - min(recent)))
+
+    async def _wait_progress(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), max(timeout, 0.001))
 
     async def _poll(self, offset: int | None, timeout: float) -> list[dict[str, Any]]:
         self.polls += 1

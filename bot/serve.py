@@ -127,6 +127,7 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
         if server is not None:
             await server.stop()
         await pipeline.drain()
+        await runner.close()
         if poller is not None:
             await poller.acknowledge()
         for task in background:

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (they are not tests). `python -m bench [name] [args]`."""
