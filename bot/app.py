@@ -49,5 +49,6 @@ async def build_app(
         fetch_file=fetch_file,
         admin_ids=settings.admin_ids,
         review_chat=settings.review_chat_id,
+        group_robots=settings.group_robots(),
     )
     return App(settings=settings, db=db, campaign=campaign, services=services, core=Core(db, services))

@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(None, gt=0, validation_alias=_env("EQA_RETENTION_DAYS"))
     log_json: bool = Field(False, validation_alias=_env("EQA_LOG_JSON"))
     backup_dir: Path = Field(Path("var/backups"), validation_alias=_env("EQA_BACKUP_DIR"))
+    # Group robots that also get reviewer alerts (bot.group_robots); the URLs hold access tokens.
+    wecom_webhook_url: SecretStr | None = Field(None, validation_alias=_env("EQA_WECOM_WEBHOOK_URL"))
+    dingtalk_webhook_url: SecretStr | None = Field(None, validation_alias=_env("EQA_DINGTALK_WEBHOOK_URL"))
+    dingtalk_secret: SecretStr | None = Field(None, validation_alias=_env("EQA_DINGTALK_SECRET"))
+    feishu_webhook_url: SecretStr | None = Field(None, validation_alias=_env("EQA_FEISHU_WEBHOOK_URL"))
+    feishu_secret: SecretStr | None = Field(None, validation_alias=_env("EQA_FEISHU_SECRET"))
+
+    def group_robots(self) -> frozenset[str]:
+        """The group-robot platforms with a webhook configured."""
+        urls = (self.wecom_webhook_url, self.dingtalk_webhook_url, self.feishu_webhook_url)
+        names = ("wecom", "dingtalk", "feishu")
+        return frozenset(n for n, url in zip(names, urls, strict=True) if url is not None and url.get_secret_value())
 
     def document_keys(self) -> tuple[bytes, ...]:
         """The decoded document keys, newest first (raises `storage.crypto.KeyProblem`, naming no key)."""

@@ -50,6 +50,9 @@ class Services:
     fetch_file: FileFetcher | None = None
     admin_ids: frozenset[str] = frozenset()
     review_chat: str | None = None
+    # Group-robot platforms with a webhook configured ("wecom", "dingtalk", "feishu"): reviewer alerts are
+    # queued for them too (bot.group_robots delivers them).
+    group_robots: frozenset[str] = frozenset()
     # Files above this are refused before any download (Telegram's getFile limit).
     max_download: int = 20 * 1024 * 1024
 
