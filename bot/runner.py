@@ -19,19 +19,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 
 from bot.delivery import Blocked, DeliveryError, Gate, Rejected, RetryAfter, Sender, Transient
 from bot.telegram_common import Conflict, Unauthorized, chat_key, is_group, is_stale_query
-from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload
+from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload, retarget
 from handlers.core import Core
-from storage.models import Contact, OutboxMessage, utcnow
+from storage.models import OutboxMessage, utcnow
+from storage.repos import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ log = logging.getLogger(__name__)
 MAX_RATE_RETRIES = 8
 # When a transient error leaves a row pending, the outbox worker should not try before this.
 TRANSIENT_BACKOFF = timedelta(seconds=15)
+# The outbox worker takes over replies still pending a minute after they were written
+# (WorkerConfig.leftover_after); the fast path stops well before, so a message is never sent by both.
+HANDOFF_AFTER = 40.0
 
 
 # -- one update: handle, answer, deliver ------------------------------------------------------------------
@@ -49,6 +54,7 @@ class Runner:
         self.gate = gate
         self.platform = sender.platform
         self.marks = SentMarks(core)
+        self.claimant = f"fast-path:{os.getpid()}"
 
     async def handle(self, event: Inbound) -> Outcome:
         """`core.handle` until it commits. The core turns a bug into an apology itself; what escapes it is
@@ -87,11 +93,15 @@ class Runner:
         sent: list[int] = []
         results: list[dict[str, Any] | None] = []
         stopped: set[str] = set()  # chats where something failed: keep their order, send nothing more
+        started = time.monotonic()
         try:
             for outbox_id, action in deliveries:
                 chat = str(getattr(action, "chat_id", "") or "")
                 if chat in stopped:
                     continue
+                if time.monotonic() - started > HANDOFF_AFTER:
+                    log.info("update %s: rows from %s on left to the outbox worker", update_id, outbox_id)
+                    break
                 try:
                     result = await self._send(action, chat, chat == reply_chat, sent, results)
                 except Blocked as exc:
@@ -167,31 +177,27 @@ class Runner:
                         .where(OutboxMessage.id.in_(list(ids)))
                         .values(status="blocked", last_error=error[:500], attempts=OutboxMessage.attempts + 1)
                     )
-                if not is_group(chat):
-                    # In a private chat, the chat is the person: stop counting on them as a contact.
-                    await session.execute(
-                        update(Contact)
-                        .where(
-                            Contact.platform == self.platform,
-                            or_(Contact.chat_id == chat, Contact.user_id == chat),
-                            Contact.active.is_(True),
-                        )
-                        .values(active=False)
-                    )
+                # Stop counting on this chat's contact (reminders go to the lab's other contacts instead).
+                await outbox_repo.deactivate_chat(session, self.platform, chat, None)
         except Exception:
             log.exception("could not record that chat %s blocked the bot", chat)
 
     async def deliver_pending(self, *, batch: int = 100) -> int:
-        """Rows left unsent by an earlier run (a crash between commit and delivery), oldest first."""
+        """Rows an earlier run left unsent (a crash between commit and delivery), oldest first. Each is
+        claimed first, so an outbox worker running beside us cannot send it too."""
         done = 0
-        last_id = 0
+        seen: set[int] = set()
         while True:
-            rows = [r for r in await self.core.pending(self.platform, limit=batch + done) if r.id > last_id]
+            rows = [r for r in await self.core.pending(self.platform, limit=batch + len(seen)) if r.id not in seen]
             if not rows:
                 await self.marks.flush()
                 return done
-            for row in rows[:batch]:
-                last_id = row.id
+            seen.update(r.id for r in rows)
+            async with self.core.db.transaction() as session:
+                mine = set(await outbox_repo.claim_ids(session, self.claimant, [r.id for r in rows], utcnow()))
+            for row in rows:
+                if row.id not in mine:
+                    continue
                 try:
                     action = from_payload(row.payload)
                 except Exception:
@@ -200,6 +206,7 @@ class Runner:
                     continue
                 if isinstance(action, Toast):
                     continue
+                action = retarget(action, platform=row.platform, chat_id=row.chat_id)
                 await self.deliver([(row.id, action)], update_id=f"outbox:{row.id}")
                 done += 1
 

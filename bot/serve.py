@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -42,6 +43,19 @@ MODES = ("polling", "webhook")
 # Something else to run beside the transport for as long as it serves (an outbox worker, a scheduler);
 # it gets the app and the runner (whose sender and gate it should share) and is cancelled on the way out.
 Background = Callable[[App, Runner], Awaitable[None]]
+
+
+def default_background() -> list[Background]:
+    """What runs beside the transport in `eqa-bot run`: the outbox worker (broadcasts, reminders, replies a
+    crash left behind) and the reminder scheduler, each module's `background(app, runner)`."""
+    jobs: list[Background] = []
+    for name in ("bot.outbox_worker", "bot.scheduler"):
+        job = getattr(importlib.import_module(name), "background", None)
+        if job is not None:
+            jobs.append(job)
+        else:
+            log.warning("%s has no background job; not started", name)
+    return jobs
 
 
 def make_transport(name: str, settings: Settings, store: DocumentStore | None = None) -> TelegramTransport:
@@ -102,6 +116,8 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
     runner = Runner(app.core, transport, opts.gate or Gate())
     pipeline = UpdatePipeline(runner, transport.to_inbound, concurrency=opts.concurrency)
     background = [asyncio.create_task(job(app, runner)) for job in opts.background]
+    for task in background:
+        task.add_done_callback(_report_end)
     server: WebhookServer | None = None
     poller: Poller | None = None
     try:
@@ -136,6 +152,11 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
         await transport.close()
 
 
+def _report_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a background job stopped: %r", task.exception(), exc_info=task.exception())
+
+
 async def main(settings: Settings, transport_name: str, mode: str) -> int:
     try:
         webhook = WebhookConfig.from_settings(settings) if mode == "webhook" else None
@@ -144,7 +165,8 @@ async def main(settings: Settings, transport_name: str, mode: str) -> int:
         return 2
     app = await build_app(settings)
     transport = make_transport(transport_name, settings, app.services.store)
-    task = asyncio.create_task(serve(app, transport, mode, Options(webhook=webhook)))
+    options = Options(webhook=webhook, background=default_background())
+    task = asyncio.create_task(serve(app, transport, mode, options))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
