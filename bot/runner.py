@@ -211,6 +211,29 @@ class Runner:
                 done += 1
 
 
+async def flush_albums_forever(runner: Runner, *, every: float = 0.5, quiet: timedelta | None = None) -> None:
+    """Albums arrive as separate updates with no count and no end marker; the core collects their parts
+    in the database. Here, every `every` seconds, albums no part has joined for a moment are handed to the
+    core as one event each, and the replies delivered (a restart loses nothing: the parts are in the
+    database, and an album is handled once, by whichever process gets there first)."""
+    while True:
+        try:
+            outcomes = await (runner.core.flush_albums(quiet_for=quiet) if quiet else runner.core.flush_albums())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("albums could not be handed over; trying again")
+            outcomes = []
+        for outcome in outcomes:
+            if outcome.duplicate:
+                continue
+            await runner.answer(outcome.toasts, "album")
+            if outcome.deliveries:
+                first = str(getattr(outcome.deliveries[0][1], "chat_id", "") or "")
+                await runner.deliver(outcome.deliveries, reply_chat=first or None, update_id="album")
+        await asyncio.sleep(every)
+
+
 class SentMarks:
     """Records sends in the outbox in batches: a flush starts as soon as something was sent, and what is
     sent while it waits for the database goes into the next one. Under load one transaction records the

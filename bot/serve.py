@@ -15,13 +15,14 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.delivery import Gate
 from bot.logs import setup_logging
-from bot.runner import Poller, Runner, UpdatePipeline
+from bot.runner import Poller, Runner, UpdatePipeline, flush_albums_forever
 from bot.settings import Settings
 from bot.telegram_common import (
     PLATFORM,
@@ -78,6 +79,8 @@ class Options:
     gate: Gate | None = None
     webhook: WebhookConfig | None = None
     background: list[Background] = field(default_factory=list)
+    # How long an album must be without a new part before it counts as complete (None: the core's default).
+    album_quiet: timedelta | None = None
     # Set once the bot takes updates (tests and benchmarks wait for it).
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -116,6 +119,7 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
     runner = Runner(app.core, transport, opts.gate or Gate())
     pipeline = UpdatePipeline(runner, transport.to_inbound, concurrency=opts.concurrency)
     background = [asyncio.create_task(job(app, runner)) for job in opts.background]
+    background.append(asyncio.create_task(flush_albums_forever(runner, quiet=opts.album_quiet)))
     for task in background:
         task.add_done_callback(_report_end)
     server: WebhookServer | None = None

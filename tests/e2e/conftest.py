@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -53,7 +54,9 @@ class RunningBot:
 
     async def start(self) -> None:
         self.transport = make_transport(self.transport_name, self.app.settings, self.app.services.store)
-        options = Options(long_poll=1, gate=self.gate, webhook=self.webhook)
+        # Albums count as complete after 0.3 s without a new part (1.5 s in production): the fake sends
+        # the parts at once.
+        options = Options(long_poll=1, gate=self.gate, webhook=self.webhook, album_quiet=timedelta(seconds=0.3))
         self.task = asyncio.create_task(serve(self.app, self.transport, self.mode, options))
         ready = asyncio.create_task(options.ready.wait())
         done, _ = await asyncio.wait({ready, self.task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
