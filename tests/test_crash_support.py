@@ -162,10 +162,16 @@ async def seed(database_url: str, lab_code: str = "HN0001", *, name: str = "郑�
         await db.dispose()
 
 
+REVIEW_CHAT_ID = -1001234567890
+
+
 def run_env(tg: FakeTelegram, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of an `eqa-bot run` child: the fake Bot API, a SQLite file, the fixed clock."""
+    """The environment of an `eqa-bot run` child: the fake Bot API (where the reviewers' group is made to
+    exist), a SQLite file, the fixed clock."""
     import os
 
+    if not any(c == REVIEW_CHAT_ID for c in tg._chats):
+        tg.group("审核群", chat_id=REVIEW_CHAT_ID)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EQA_", "TELEGRAM_"))}
     return env | {
         "TELEGRAM_BOT_TOKEN": tg.token,
@@ -174,7 +180,7 @@ def run_env(tg: FakeTelegram, tmp_path: Path, **extra: str) -> dict[str, str]:
         "EQA_DATA_DIR": str(tmp_path / "data"),
         "EQA_NOW": NOW.isoformat(),
         "EQA_TRANSPORT": "ptb",
-        "EQA_REVIEW_CHAT_ID": "-1001234567890",
+        "EQA_REVIEW_CHAT_ID": str(REVIEW_CHAT_ID),
         "EQA_ADMIN_IDS": "9001",
         **extra,
     }
