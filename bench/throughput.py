@@ -7,12 +7,15 @@ server and the simulated people share this one. For each transport (python-teleg
 - closed loop: N people each walk the journey (a step, wait for the reply, the next step) — updates/s;
 - open loop: updates offered at a fixed rate (default 50/s) — p50 and p99 latency at that load;
 
-and the same for a bare echo bot on the same library (its own standard polling: PTB's Application with
-concurrent updates, aiogram's Dispatcher), which replies to everything with one sendMessage.
+and the same for two bare echo bots on the same library, which reply to everything with one sendMessage:
+"echo/loop" polls the way eqa-bot's transport does (the library's Bot: getUpdates, then the batch's
+replies concurrently), "echo/framework" uses the library's own polling (PTB's Application with concurrent
+updates, aiogram's Dispatcher). eqa-bot's ratio is given to each.
 Latency runs from the moment the fake server makes the update available to the moment it receives the
 bot's reply (both clocks are the fake server's).
 
     python -m bench throughput [--contacts 50] [--rate 50] [--seconds 10] [--transports ptb,aiogram]
+                               [--echoes loop,framework] [--gate-rate 1000]
 """
 
 from __future__ import annotations
@@ -80,6 +83,50 @@ async def serve_bot(transport: str, root: str, token: str, gate_rate: float) -> 
     await task
 
 
+async def serve_echo_loop_ptb(root: str, token: str) -> None:
+    import telegram
+
+    bot = telegram.Bot(token, base_url=root + "/bot", base_file_url=root + "/file/bot")
+    await bot.initialize()
+
+    async def echo(update: telegram.Update) -> None:
+        if update.message is not None:
+            await bot.send_message(update.message.chat.id, update.message.text or "·")
+        elif update.callback_query is not None:
+            await bot.send_message(update.callback_query.from_user.id, update.callback_query.data or "·")
+
+    print("READY", flush=True)
+    offset = None
+    while True:
+        updates = await bot.get_updates(offset=offset, limit=100, timeout=10)
+        await asyncio.gather(*(echo(u) for u in updates))
+        if updates:
+            offset = updates[-1].update_id + 1
+
+
+async def serve_echo_loop_aiogram(root: str, token: str) -> None:
+    from aiogram import Bot, types
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(root)))
+    await bot.get_me()
+
+    async def echo(update: types.Update) -> None:
+        if update.message is not None:
+            await bot.send_message(update.message.chat.id, update.message.text or "·")
+        elif update.callback_query is not None:
+            await bot.send_message(update.callback_query.from_user.id, update.callback_query.data or "·")
+
+    print("READY", flush=True)
+    offset = None
+    while True:
+        updates = await bot.get_updates(offset=offset, limit=100, timeout=10, request_timeout=20)
+        await asyncio.gather(*(echo(u) for u in updates))
+        if updates:
+            offset = updates[-1].update_id + 1
+
+
 async def serve_echo_ptb(root: str, token: str) -> None:
     from telegram import Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
@@ -135,12 +182,15 @@ def child(argv: list[str]) -> int:
     import logging
 
     logging.basicConfig(level=logging.WARNING)
-    if kind == "bot":
-        coro: Awaitable[None] = serve_bot(transport, root, token, gate_rate)
-    elif transport == "ptb":
-        coro = serve_echo_ptb(root, token)
-    else:
-        coro = serve_echo_aiogram(root, token)
+    servers: dict[tuple[str, str], Callable[[], Awaitable[None]]] = {
+        ("bot", "ptb"): lambda: serve_bot("ptb", root, token, gate_rate),
+        ("bot", "aiogram"): lambda: serve_bot("aiogram", root, token, gate_rate),
+        ("loop", "ptb"): lambda: serve_echo_loop_ptb(root, token),
+        ("loop", "aiogram"): lambda: serve_echo_loop_aiogram(root, token),
+        ("framework", "ptb"): lambda: serve_echo_ptb(root, token),
+        ("framework", "aiogram"): lambda: serve_echo_aiogram(root, token),
+    }
+    coro = servers[(kind, transport)]()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)  # type: ignore[arg-type]
     return 0
@@ -252,7 +302,7 @@ class Bench:
         for call in self.tg.calls():
             if call.method in REPLY_METHODS and call.params.get("chat_id") is not None:
                 replies.setdefault(int(call.params["chat_id"]), []).append(call.time)
-        result = Result(self.transport, "eqa-bot" if self.kind == "bot" else "echo")
+        result = Result(self.transport, "eqa-bot" if self.kind == "bot" else f"echo/{self.kind}")
         by_chat: dict[int, list[float]] = {}
         for chat, t in actions:
             by_chat.setdefault(chat, []).append(t)
@@ -287,23 +337,25 @@ async def run_one(kind: str, transport: str, args: argparse.Namespace) -> tuple[
         return closed, opened
 
 
-def report(rows: list[tuple[Result, Result, Result, Result]], args: argparse.Namespace) -> None:
+def report(rows: dict[str, dict[str, tuple[Result, Result]]], args: argparse.Namespace) -> None:
     print(
         f"\nclosed loop: {args.contacts} people at once × {len(JOURNEY)} steps; "
         f"open loop: {args.rate:g} updates/s offered for {args.seconds:g} s. SQLite, polling (batches ≤ 100), "
         f"fake Bot API on 127.0.0.1, eqa-bot's rate gate at {args.gate_rate:g} msg/s.\n"
     )
-    head = f"{'transport':9} {'bot':8} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8}   {'open p50':>8} {'open p99':>8} {'lost':>5}"
+    head = (
+        f"{'transport':9} {'bot':15} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8}   "
+        f"{'open p50':>8} {'open p99':>8} {'lost':>5}   eqa-bot ÷ this"
+    )
     print(head)
     print("-" * len(head))
-    for bot_closed, bot_open, echo_closed, echo_open in rows:
-        for closed, opened, ratio in (
-            (bot_closed, bot_open, bot_closed.rate / echo_closed.rate if echo_closed.rate else float("nan")),
-            (echo_closed, echo_open, 1.0),
-        ):
+    for transport, results in rows.items():
+        bot_rate = results["bot"][0].rate
+        for closed, opened in results.values():
+            ratio = f"{bot_rate / closed.rate:.2f}" if closed.bot != "eqa-bot" and closed.rate else ""
             print(
-                f"{closed.transport:9} {closed.bot:8} {closed.rate:10.1f} {closed.pct(50):8.1f} {closed.pct(99):8.1f} "
-                f"{ratio:8.2f}   {opened.pct(50):8.1f} {opened.pct(99):8.1f} {closed.lost + opened.lost:5d}"
+                f"{transport:9} {closed.bot:15} {closed.rate:10.1f} {closed.pct(50):8.1f} {closed.pct(99):8.1f}   "
+                f"{opened.pct(50):8.1f} {opened.pct(99):8.1f} {closed.lost + opened.lost:5d}   {ratio}"
             )
     print(
         "\ntargets: eqa-bot ≥ 0.5 × echo updates/s; open-loop p99 < 250 ms. "
@@ -312,13 +364,13 @@ def report(rows: list[tuple[Result, Result, Result, Result]], args: argparse.Nam
 
 
 async def amain(args: argparse.Namespace) -> int:
-    rows = []
+    rows: dict[str, dict[str, tuple[Result, Result]]] = {}
     for transport in args.transports:
-        bot_closed, bot_open = await run_one("bot", transport, args)
-        echo_closed, echo_open = await run_one("echo", transport, args)
-        rows.append((bot_closed, bot_open, echo_closed, echo_open))
+        rows[transport] = {"bot": await run_one("bot", transport, args)}
+        for echo in args.echoes:
+            rows[transport][echo] = await run_one(echo, transport, args)
     report(rows, args)
-    lost = sum(r.lost for row in rows for r in row)
+    lost = sum(r.lost for results in rows.values() for pair in results.values() for r in pair)
     return 1 if lost else 0
 
 
@@ -331,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=50, help="updates/s offered in the open-loop run")
     parser.add_argument("--seconds", type=float, default=10, help="length of the open-loop run")
     parser.add_argument("--transports", default="ptb,aiogram", type=lambda s: [t for t in s.split(",") if t])
+    parser.add_argument(
+        "--echoes",
+        default="loop,framework",
+        type=lambda s: [t for t in s.split(",") if t in ("loop", "framework")],
+        help="echo bots to compare with: loop (the transport's polling style), framework (the library's own)",
+    )
     parser.add_argument(
         "--gate-rate",
         type=float,

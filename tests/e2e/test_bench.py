@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(90)
 
 def test_throughput_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "throughput" in available()
-    status = main(["--contacts", "2", "--rate", "8", "--seconds", "0.5", "--transports", "ptb"])
+    status = main(["--contacts", "2", "--rate", "8", "--seconds", "0.5", "--transports", "ptb", "--echoes", "loop"])
     out = capsys.readouterr().out
     assert status == 0, out
     assert "eqa-bot" in out and "echo" in out and "updates/s" in out
