@@ -794,9 +794,14 @@ async def explain(ctx: Ctx, subject: str, sid: int, res: Decided) -> None:
     ctx.say(f"{who}：{text}" if ctx.event.chat_type != "private" else text, rows)
 
 
+def desk_lang(ctx: Ctx) -> str:
+    """Cards in the reviewers' group stay in its language whoever presses; elsewhere, the reader's."""
+    return REVIEW_LANG if ctx.event.chat_id == ctx.services.review_chat else ctx.lang
+
+
 async def _after_decision(ctx: Ctx, subject: str, sid: int, res: Decided, *, edit_message: str | None) -> None:
     """Show the decided card where the decision was taken, and tell the review chat when that was elsewhere."""
-    text, buttons = await _card(ctx, subject, sid, ctx.lang)
+    text, buttons = await _card(ctx, subject, sid, desk_lang(ctx))
     if edit_message is not None and ctx.event.kind == "button" and edit_message == ctx.event.message_id:
         ctx.show(text, buttons)
     elif edit_message is not None:
@@ -882,13 +887,13 @@ async def open_subject(ctx: Ctx, subject: str, sid: int) -> None:
         if enr is None:
             ctx.toast(ctx.t("rv-missing"), alert=True)
             return
-        actions = await _enrollment_messages(ctx, enr, ctx.lang, chat_id=None, platform=None, docs=True)
+        actions = await _enrollment_messages(ctx, enr, desk_lang(ctx), chat_id=None, platform=None, docs=True)
     else:
         app = await ctx.session.get(Application, sid)
         if app is None:
             ctx.toast(ctx.t("rv-missing"), alert=True)
             return
-        actions = await _application_messages(ctx, app, ctx.lang, chat_id=None, platform=None)
+        actions = await _application_messages(ctx, app, desk_lang(ctx), chat_id=None, platform=None)
     for a in actions:
         _emit(ctx, a)
 

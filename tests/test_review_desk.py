@@ -318,3 +318,22 @@ async def test_after_the_deadline_the_desk_still_decides(
     clock.set(datetime.fromisoformat("2025-02-27T09:00:00+08:00"))
     await admin.press("✅ 通过")
     assert (await enrolment(app)).status == "approved"
+
+
+async def test_each_reader_gets_their_language(app: App, transcript: Transcript, admin: Person) -> None:
+    main, backup = await lab_with_two_contacts(app, transcript)
+    await backup.send("/lang en")
+    await submit(main)
+    reviewer = Person(transcript, "rev-en", name="Reviewer")
+    await make_reviewer(app, reviewer)
+    await reviewer.send("/lang en")
+    await reviewer.send("/queue")
+    assert "1 awaiting review (oldest first)" in reviewer.last.text
+    await reviewer.press("1. HN0001")
+    assert "2025 registration · 郑州市第一人民医院检验科 (HN0001) · submission 1" in reviewer.last.text
+    assert "Specialties (3): Routine clinical chemistry" in reviewer.last.text
+    in_group = Person(transcript, "rev-en", REVIEW_CHAT, name="Reviewer")
+    await in_group.press("✅ 通过")  # on the alert in the reviewers' group, which stays Chinese
+    assert "✅ 已通过 — Reviewer" in in_group.last.text
+    assert "has been approved" in backup.last.text and "take part first, pay later" in backup.last.text
+    assert "审核通过" in main.last.text

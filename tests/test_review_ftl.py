@@ -1,0 +1,81 @@
+"""The desk's catalogues (review.ftl): the same ids in Chinese and English with the same variables, every id
+the code uses defined, and each message formats without errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fluent.runtime import FluentBundle, FluentResource
+from fluent.syntax import ast, parse
+from fluent.syntax.visitor import Visitor
+
+from handlers.review_desk import APPLICATION_REASONS, ENROLLMENT_REASONS
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCALES = ROOT / "conversations" / "locales"
+SOURCES = [ROOT / "handlers" / "review_desk.py", ROOT / "handlers" / "admin.py"]
+
+
+class _Variables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_VariableReference(self, node: ast.VariableReference) -> None:
+        self.names.add(node.id.name)
+
+
+def catalogue(lang: str) -> dict[str, set[str]]:
+    resource = parse((LOCALES / lang / "review.ftl").read_text(encoding="utf-8"))
+    assert not [e for e in resource.body if isinstance(e, ast.Junk)]
+    out: dict[str, set[str]] = {}
+    for entry in resource.body:
+        if isinstance(entry, ast.Message):
+            assert entry.id.name not in out, f"duplicate {entry.id.name}"
+            assert entry.id.name.startswith(("rv-", "adm-")), entry.id.name
+            visitor = _Variables()
+            visitor.visit(entry)
+            out[entry.id.name] = visitor.names
+    return out
+
+
+def used_ids() -> set[str]:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in SOURCES)
+    ids = set(re.findall(r"\"((?:rv|adm)-[a-z0-9-]+)\"", text))
+    ids -= {"rv-pre-", "rv-reason-", "rv-why-"}
+    reasons = [*ENROLLMENT_REASONS, *APPLICATION_REASONS]
+    ids |= {f"rv-reason-{r.replace('_', '-')}" for r in reasons}
+    ids |= {f"rv-why-{r.replace('_', '-')}" for r in reasons if r != "other"}
+    ids |= {f"rv-pre-{a}" for a in ("low-resolution", "blurry", "no-seal", "blank-agreement")}
+    ids |= {f"rv-decision-{d}" for d in ("approved", "returned", "rejected")}
+    ids |= {f"rv-skip-{s}" for s in ("resent", "taken", "not-pending", "incomplete", "missing")}
+    ids |= {f"rv-stats-{s}" for s in ("approved", "submitted", "returned", "draft", "none")}
+    ids |= {f"adm-grant-{o}" for o in ("granted", "restored", "changed", "unchanged")}
+    ids |= {f"adm-role-{r}" for r in ("reviewer", "admin")}
+    ids |= {f"adm-source-{s}" for s in ("roster", "application", "demo")}
+    ids |= {f"adm-status-{s}" for s in ("none", "draft", "submitted", "returned", "approved")}
+    return ids
+
+
+def test_both_languages_have_the_same_messages_and_variables() -> None:
+    zh, en = catalogue("zh"), catalogue("en")
+    assert set(zh) == set(en), set(zh) ^ set(en)
+    for key in zh:
+        assert zh[key] == en[key], (key, zh[key], en[key])
+
+
+def test_every_id_the_desk_uses_is_defined() -> None:
+    missing = used_ids() - set(catalogue("zh"))
+    assert not missing, sorted(missing)
+
+
+def test_every_message_formats() -> None:
+    for lang, locale in (("zh", "zh-CN"), ("en", "en-GB")):
+        bundle = FluentBundle([locale], use_isolating=False)
+        bundle.add_resource(FluentResource((LOCALES / lang / "review.ftl").read_text(encoding="utf-8")))
+        for key, names in catalogue(lang).items():
+            message = bundle.get_message(key)
+            assert message.value is not None, key
+            text, errors = bundle.format_pattern(message.value, {n: "1" for n in names})
+            assert not errors and text.strip(), (lang, key, errors)
