@@ -22,9 +22,11 @@ import random
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +37,10 @@ from handlers.broadcasts import progress_key, progress_view
 from storage.db import Database
 from storage.models import Broadcast, OutboxMessage, utcnow
 from storage.repos import outbox as repo
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +58,11 @@ class WorkerConfig:
     progress_every: float = 10.0  # seconds between edits of an admin's progress message
     heartbeat_every: float | None = None  # default: a third of the lease
     stop_grace: float = 10.0  # seconds a stopping worker waits for requests on the wire
+    # Bulk pacing on top of the shared gate (see `Pacer`): Telegram's 30 per second, counted over a sliding
+    # window as the platform does, with `pace_margin` seconds to spare for network jitter. None: off.
+    pace_cap: int | None = 30
+    pace_window: float = 1.0
+    pace_margin: float = 0.03
 
 
 def worker_name() -> str:
@@ -61,6 +72,35 @@ def worker_name() -> str:
 def is_group(chat_id: str) -> bool:
     # Telegram's group and channel ids are negative; private chats are the user's own positive id.
     return chat_id.startswith("-")
+
+
+class Pacer:
+    """At most `cap` sends in any `window` (+ `margin`) seconds, evenly spread (never two closer than 3/4 of
+    the average gap, so a late wake is caught up gently rather than with a burst).
+
+    Why not only the gate's leaky bucket: a bucket of capacity 30 lets 30 go at once and then 30 more within
+    the same second (the platform counts 60 and answers 429); a bucket of capacity 1 never bursts but loses
+    every millisecond the event loop wakes late. Counting the actual sends over a sliding window, as the
+    platform does, allows catching up a late wake without ever exceeding the window."""
+
+    def __init__(self, cap: int, window: float, margin: float = 0.03) -> None:
+        self.cap = cap
+        self.span = window + margin
+        self.min_gap = 0.75 * window / cap
+        self._times: deque[float] = deque(maxlen=cap)
+
+    async def wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            at = now
+            if len(self._times) == self.cap:
+                at = max(at, self._times[0] + self.span)
+            if self._times:
+                at = max(at, self._times[-1] + self.min_gap)
+            if at <= now:
+                self._times.append(now)
+                return
+            await asyncio.sleep(at - now)
 
 
 @dataclass
@@ -93,6 +133,8 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._progress: dict[int, _Progress] = {}
         self._last_housekeeping = 0.0
+        c = self.config
+        self.pacer = Pacer(c.pace_cap, c.pace_window, c.pace_margin) if c.pace_cap else None
         self.sent = 0  # rows this worker delivered (for logs and benchmarks)
 
     # -- running ------------------------------------------------------------------------------------------
@@ -153,7 +195,7 @@ class OutboxWorker:
             if stop is not None and stop.is_set():
                 self._slots.release()
                 break
-            await self.gate.wait(row.chat_id, group=is_group(row.chat_id))
+            await self._pass_gates(row.chat_id)
             async with self.db.transaction() as s:
                 await self._record(s)
                 mine = await repo.mark_sending(s, self.name, row.id, self.clock())
@@ -164,6 +206,16 @@ class OutboxWorker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
+
+    async def _pass_gates(self, chat_id: str) -> None:
+        """The shared gate (per-chat limits, everyone's 429 pause), then the pacer, which must be last: it
+        counts departures, and a send held anywhere after it would leave early counts wrong."""
+        while True:
+            await self.gate.wait(chat_id, group=is_group(chat_id))
+            if self.pacer is not None:
+                await self.pacer.wait()
+            if not self.gate.paused:  # a 429 elsewhere while we waited for the pacer: wait for everyone
+                return
 
     # -- one message ---------------------------------------------------------------------------------------
     async def _send(self, row: OutboxMessage) -> None:
@@ -289,3 +341,14 @@ class OutboxWorker:
             log.info("broadcast %s: progress edit failed: %s", bc.id, exc)
         if final:
             self._progress.pop(bc.id, None)
+
+
+async def background(app: App, runner: Runner) -> None:
+    """`bot.serve.Options.background` job: one worker beside the transport, sharing its sender and gate."""
+    worker = OutboxWorker(app.db, runner.sender, runner.gate)
+    stop = asyncio.Event()
+    try:
+        await worker.run(stop)
+    except asyncio.CancelledError:
+        stop.set()
+        raise

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -25,6 +26,9 @@ from conversations.reminders import queue_reminders
 from storage.db import Database
 from storage.models import ScheduledRun
 from storage.repos.common import insert_ignore
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +114,14 @@ class Scheduler:
                 log.exception("scheduler tick failed; retrying in %ss", self.interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.interval)
+
+
+async def background(app: App, runner: object = None) -> None:
+    """`bot.serve.Options.background` job: the reminder schedule of the app's campaign; each bot process
+    may run one (the database makes every slot run once)."""
+    from bot.outbox_worker import worker_name
+
+    scheduler = Scheduler(
+        app.db, app.campaign, app.services.clock, owner=worker_name(), report_chat=app.services.review_chat
+    )
+    await scheduler.run(asyncio.Event())

@@ -5,6 +5,7 @@ stored and what the recording fake sender received."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -261,3 +262,22 @@ async def test_rate_gate_holds_the_pace(app: App) -> None:
 def gate_burst(gate: object) -> int:
     limiter = getattr(gate, "_global", None)
     return int(getattr(limiter, "max_rate", 0))
+
+
+async def test_the_pacer_never_puts_more_than_cap_sends_in_a_window() -> None:
+    from bot.outbox_worker import Pacer
+
+    pacer = Pacer(cap=10, window=0.2, margin=0.01)
+    loop = asyncio.get_running_loop()
+    times = []
+    for i in range(45):
+        await pacer.wait()
+        times.append(loop.time())
+        if i == 20:
+            await asyncio.sleep(0.05)  # a late wake: caught up gently, never with a burst
+    for i in range(len(times) - 10):
+        assert times[i + 10] - times[i] >= 0.2  # the 11th send is always a whole window after the 1st
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.75 * 0.02 - 0.002
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate >= 0.8 * 10 / 0.21  # still close to the limit

@@ -12,8 +12,7 @@ bc-reminder-next = Tap “Continue” to pick up where you left off; you can als
 
 # -- what recipients of a broadcast see --
 bc-header-broadcast = [Notice from the { $centre }]
-bc-header-payment =
-    [{ $centre } · { $year } EQA fee notice]
+bc-header-payment = [{ $centre } · { $year } EQA fee notice]
     As agreed (“{ $mode }”), here is how and when to pay:
 bc-footer-broadcast = Tap “Progress” to see where your lab stands; type a question or tap “Contact the centre” if anything is unclear.
 bc-footer-payment = For invoices or questions, tap “Contact the centre”.
