@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.delivery import Gate
+from bot.delivery import Gate, Rejected, RetryAfter, Transient
 from bot.logs import setup_logging
 from bot.runner import Poller, Runner, UpdatePipeline, flush_albums_forever
 from bot.settings import Settings
@@ -114,23 +114,25 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
         raise ValueError(f"unknown mode {mode!r}")
     webhook = opts.webhook or (WebhookConfig.from_settings(app.settings) if mode == "webhook" else None)
     app.services.fetch_file = transport.fetch_file
-    await transport.start()
-    log.info("connected to the Bot API as @%s (%s, %s)", transport.username, transport.name, mode)
     runner = Runner(app.core, transport, opts.gate or Gate())
     pipeline = UpdatePipeline(runner, transport.to_inbound, concurrency=opts.concurrency)
-    background = [asyncio.create_task(job(app, runner)) for job in opts.background]
-    background.append(asyncio.create_task(flush_albums_forever(runner, quiet=opts.album_quiet)))
-    for task in background:
-        task.add_done_callback(_report_end)
+    background: list[asyncio.Task[None]] = []
     server: WebhookServer | None = None
     poller: Poller | None = None
     try:
+        await _patiently("getMe", transport.start)
+        log.info("connected to the Bot API as @%s (%s, %s)", transport.username, transport.name, mode)
+        background = [asyncio.create_task(job(app, runner)) for job in opts.background]
+        background.append(asyncio.create_task(flush_albums_forever(runner, quiet=opts.album_quiet)))
+        for task in background:
+            task.add_done_callback(_report_end)
         left = await runner.deliver_pending()
         if left:
             log.info("delivered %d message(s) left from an earlier run", left)
         await transport.set_commands(await menus_for(app))
         if mode == "polling":
-            await transport.delete_webhook()  # getUpdates answers 409 while a webhook is set
+            # getUpdates answers 409 while a webhook is set.
+            await _patiently("deleteWebhook", transport.delete_webhook)
             poller = Poller(transport, pipeline, long_poll=opts.long_poll)
             opts.ready.set()
             await poller.run()
@@ -138,7 +140,9 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
             assert webhook is not None
             server = WebhookServer(transport, pipeline, webhook)
             await server.start()
-            await transport.set_webhook(webhook.url, webhook.secret, webhook.max_connections)
+            await _patiently(
+                "setWebhook", lambda: transport.set_webhook(webhook.url, webhook.secret, webhook.max_connections)
+            )
             opts.ready.set()
             await asyncio.Event().wait()
     finally:
@@ -154,6 +158,22 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await transport.close()
+
+
+async def _patiently(what: str, call: Callable[[], Awaitable[object]]) -> None:
+    """A start-up call that must succeed: Telegram out of reach or busy is waited out, not fatal."""
+    delay = 1.0
+    while True:
+        try:
+            await call()
+            return
+        except RetryAfter as exc:
+            log.warning("%s: rate limited, waiting %.0fs", what, exc.seconds)
+            await asyncio.sleep(exc.seconds)
+        except Transient as exc:
+            log.warning("%s failed (%s); retrying in %.0fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60)
 
 
 def _report_end(task: asyncio.Task[None]) -> None:
@@ -181,6 +201,9 @@ async def main(settings: Settings, transport_name: str, mode: str) -> int:
         log.info("stopped")
     except Unauthorized as exc:
         log.error("the Bot API refused the token (%s): check TELEGRAM_BOT_TOKEN", exc)
+        return 1
+    except Rejected as exc:
+        log.error("the Bot API refused to start serving: %s", exc)
         return 1
     finally:
         await app.close()

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.app import App
 from bot.telegram_common import PLATFORM
 from conversations import flow as flows
 from conversations.context import Ctx
@@ -343,3 +344,15 @@ async def _eventually(check: object, timeout: float = 5) -> bool:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.05)
     return True
+
+
+async def test_start_up_waits_out_an_unreachable_bot_api(app: App, tg: FakeTelegram, transport_name: str) -> None:
+    tg.fail("getMe", 502, times=1)  # Telegram's front end has a bad moment as the bot starts
+    running = RunningBot(tg, app, transport_name)
+    await running.start()
+    try:
+        u = user(tg, 9101, "开机")
+        await u.send_command("start")
+        assert (await u.wait_for_message()).buttons
+    finally:
+        await running.stop()
