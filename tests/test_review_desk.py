@@ -337,3 +337,35 @@ async def test_each_reader_gets_their_language(app: App, transcript: Transcript,
     assert "✅ 已通过 — Reviewer" in in_group.last.text
     assert "has been approved" in backup.last.text and "take part first, pay later" in backup.last.text
     assert "审核通过" in main.last.text
+
+
+async def test_two_reviewers_pressing_at_the_same_moment(app: App, transcript: Transcript, admin: Person) -> None:
+    import asyncio
+
+    main, backup = await lab_with_two_contacts(app, transcript)
+    await submit(main)
+    other = Person(transcript, "rev-2", REVIEW_CHAT, name="周审核")
+    await make_reviewer(app, other)
+    # 周审核 has ticked a reason and is about to confirm the return while 李审核 approves.
+    await other.press("↩ 退回…")
+    await other.press("☐ 缓交协议未加盖单位公章")
+    checklist, confirm = other.find_button("确认退回")
+    card, approve = admin.find_button("✅ 通过")
+    outcomes = await asyncio.gather(
+        app.core.handle(admin.event("button", button=approve.data, message_id=card.message_id, callback_id="p1")),
+        app.core.handle(other.event("button", button=confirm.data, message_id=checklist.message_id, callback_id="p2")),
+    )
+    said = [texts([a for _, a in o.deliveries] + o.toasts) for o in outcomes]
+    [review] = await reviews(app)
+    enr = await enrolment(app)
+    assert enr.status == review.decision
+    loser = 1 if review.reviewer == "test:admin-1" else 0
+    assert "以先做出的决定为准" in said[loser]
+    assert "以先做出的决定为准" not in said[1 - loser]
+    # The lab is told once: one result queued for each of its two contacts.
+    async with app.db.reading() as s:
+        pushed = list(
+            await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id.in_([main.chat_id, backup.chat_id])))
+        )
+    decided = [r for r in pushed if "审核通过" in str(r.payload) or "被中心退回" in str(r.payload)]
+    assert len(decided) == 2
