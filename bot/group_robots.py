@@ -324,17 +324,15 @@ class RobotWorker:
                     await repo.release(s, self.name, self.clock())
 
 
-def background_jobs(settings: Settings) -> list[Callable[[Any, Any], Awaitable[None]]]:
-    """`bot.serve.Options.background` jobs: one worker per configured robot (none when none is configured)."""
-
-    def job(config: RobotConfig) -> Callable[[Any, Any], Awaitable[None]]:
-        async def run(app: Any, _runner: Any) -> None:
-            sender = GroupRobotSender(config)
-            try:
-                await RobotWorker(app.db, sender).run()
-            finally:
-                await sender.close()
-
-        return run
-
-    return [job(c) for c in configs_from(settings)]
+async def background(app: Any, _runner: Any) -> None:
+    """`bot.serve` background job: a worker per configured robot until cancelled (nothing when none is)."""
+    configs = configs_from(app.settings)
+    if not configs:
+        return
+    senders = [GroupRobotSender(c) for c in configs]
+    log.info("group-robot alerts to %s", ", ".join(s.platform for s in senders))
+    try:
+        await asyncio.gather(*(RobotWorker(app.db, s).run() for s in senders))
+    finally:
+        for s in senders:
+            await s.close()

@@ -50,7 +50,7 @@ def default_background() -> list[Background]:
     """What runs beside the transport in `eqa-bot run`: the outbox worker (broadcasts, reminders, replies a
     crash left behind) and the reminder scheduler, each module's `background(app, runner)`."""
     jobs: list[Background] = []
-    for name in ("bot.outbox_worker", "bot.scheduler"):
+    for name in ("bot.outbox_worker", "bot.scheduler", "bot.group_robots"):
         job = getattr(importlib.import_module(name), "background", None)
         if job is not None:
             jobs.append(job)

@@ -48,7 +48,6 @@ from conversations.events import (
     to_payload,
 )
 from conversations.flow import Flow, Step, register
-from conversations.flows.home import menu_buttons
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress, progress
 from handlers.roles import refuse
@@ -787,7 +786,7 @@ async def explain(ctx: Ctx, subject: str, sid: int, res: Decided) -> None:
         text = t("rv-missing")
     ctx.toast(fit(text, 190), alert=True)
     rows = []
-    if res.status in ("resent", "not_pending", "taken") and res.status != "missing":
+    if res.status in ("resent", "not_pending", "taken"):
         rows.append([ctx.gbtn(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")])
     rows.append([ctx.gbtn(t("rv-btn-queue"), "rv", "queue")])
     who = ctx.actor.name or ctx.actor.user_id
@@ -1507,4 +1506,4 @@ register(
     )
 )
 
-__all__ = ["ENROLLMENT_REASONS", "ITEMS", "decide", "menu_buttons"]
+__all__ = ["APPLICATION_REASONS", "ENROLLMENT_REASONS", "ITEMS", "decide"]

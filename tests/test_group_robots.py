@@ -255,3 +255,36 @@ async def test_no_robot_configured_queues_nothing(app: App, transcript: Transcri
     await submit(person)
     async with app.db.reading() as s:
         assert await s.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == "robot")) is None
+
+
+async def test_the_background_job_delivers_for_each_configured_robot(
+    app: App, transcript: Transcript, admin: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import SecretStr
+
+    from bot import group_robots
+
+    await group_robots.background(app, None)  # nothing configured: returns at once
+    robot = Robot({"errcode": 0, "errmsg": "ok"})
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(
+        group_robots.httpx, "AsyncClient", lambda **kw: real_client(transport=httpx.MockTransport(robot))
+    )
+    app.settings.wecom_webhook_url = SecretStr(WECOM.url)
+    app.services.group_robots = app.settings.group_robots()
+    person = Person(transcript, "c1")
+    await bind(app, person, await make_lab(app))
+    job = asyncio.create_task(group_robots.background(app, None))
+    try:
+        await submit(person)
+        for _ in range(200):
+            async with app.db.reading() as s:
+                row = await s.scalar(select(OutboxMessage).where(OutboxMessage.platform == "wecom"))
+            if row is not None and row.status == "sent":
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and row.status == "sent"
+        assert len(robot.requests) == 1 and "HN0001" in robot.bodies()[0]["text"]["content"]
+    finally:
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
