@@ -96,11 +96,13 @@ async def progress(session: AsyncSession, campaign: Campaign, lab: Lab, now: dat
     earlier_licence = any(d.kind == "licence" and d.enrollment_id != enr.id for d in docs)
     valid_then = lab.licence_valid_to is not None and lab.licence_valid_to >= campaign.samples_from
     expired = lab.licence_valid_to is not None and not valid_then
+    # After a return, what the centre named is to be done again (each item leaves the list when redone).
+    redo = set(enr.returned_items or []) if enr.status == "returned" else set()
     return Progress(
         lab=lab,
         enrollment=enr,
-        checklist_done=enr.checklist_submitted_at is not None,
-        plan_done=enr.plan_confirmed_at is not None,
+        checklist_done=enr.checklist_submitted_at is not None and "checklist" not in redo,
+        plan_done=enr.plan_confirmed_at is not None and not redo & {"lab_info", "invoice", "mailing", "specialties"},
         agreement=agreement,
         licence=this_year_licence,
         licence_from_earlier=earlier_licence and valid_then,

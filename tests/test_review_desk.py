@@ -369,3 +369,29 @@ async def test_two_reviewers_pressing_at_the_same_moment(app: App, transcript: T
         )
     decided = [r for r in pushed if "审核通过" in str(r.payload) or "被中心退回" in str(r.payload)]
     assert len(decided) == 2
+
+
+async def test_a_return_for_the_invoice_reopens_only_the_invoice(
+    app: App, transcript: Transcript, admin: Person
+) -> None:
+    main, _ = await lab_with_two_contacts(app, transcript)
+    await submit(main)
+    await admin.press("↩ 退回…")
+    await admin.press("☐ 许可证上的单位名称与开票单位名称不一致")
+    await admin.press("确认退回")
+    assert (await enrolment(app)).returned_items == ["invoice"]
+    assert "开票单位名称与执业许可证上的单位名称不一致" in main.last.text
+    await main.press("重新提交这些项目")
+    assert main.last.text.startswith("开票信息")  # straight to what failed, not to the submission
+    await main.send("/status")
+    assert "⬜ 第二步" in main.last.text and "✅ 第一步" in main.last.text and "✅ 第三步" in main.last.text
+    await main.press("继续申报")
+    await main.press("✏️ 开票单位名称")
+    await main.send("郑州市第一人民医院检验科")
+    await main.press("下一步")
+    await main.press("确认申购")
+    assert "请确认 2025 年申报内容" in main.last.text, main.last.text
+    await main.press("提交审核")
+    enr = await enrolment(app)
+    assert (enr.status, enr.revision, enr.invoice["title"]) == ("submitted", 2, "郑州市第一人民医院检验科")
+    assert enr.last_year_tests and enr.specialties == ["CHEM", "CBC", "COAG"]  # everything else kept
