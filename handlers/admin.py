@@ -25,6 +25,7 @@ from conversations.campaign import Campaign
 from conversations.context import Ctx
 from conversations.events import Button, FileOut, Reply, SendDocument, keyboard
 from conversations.flow import Flow, Step, register
+from conversations.flows.home import menu_buttons
 from conversations.formatting import day, join, moment
 from handlers.review_desk import fit
 from handlers.roles import refuse
@@ -78,7 +79,7 @@ def _xl(ctx: Ctx, message_id: str, args: Mapping[str, object]) -> str:
 @command("myid", leaves_flow=False)
 async def myid(ctx: Ctx) -> None:
     """What an admin needs to grant someone a role."""
-    ctx.say(ctx.t("adm-myid", user=ctx.actor.user_id, chat=ctx.actor.chat_id))
+    ctx.say(ctx.t("adm-myid", user=ctx.actor.user_id, chat=ctx.actor.chat_id), menu_buttons(ctx))
 
 
 @command("grant", role="admin")

@@ -1473,6 +1473,7 @@ async def on_bulk_confirm(ctx: Ctx, act: str, arg: str) -> None:
         ctx.push(
             Reply(
                 tr(ctx, REVIEW_LANG)("rv-bulk-elsewhere", who=who, count=len(done)),
+                keyboard([Button(tr(ctx, REVIEW_LANG)("rv-btn-queue"), "g:rv:queue")]),
                 chat_id=chat,
                 platform=ctx.event.platform,
             )
