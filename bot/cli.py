@@ -1,4 +1,4 @@
-"""The `eqa-bot` command line: demo, run, migrate."""
+"""The `eqa-bot` command line: demo, run, migrate; backup, restore, purge, rotate-key, health."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from bot.settings import Settings
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--transport", choices=["ptb", "aiogram"], help="overrides EQA_TRANSPORT")
     run.add_argument("--mode", choices=["polling", "webhook"], default="polling")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    _add_operations(sub)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate())
     if args.command == "run":
         return _run(args)
+    if args.command in OPERATIONS:
+        return _operation(args)
     return 2
 
 
@@ -104,6 +108,31 @@ def _run(args: argparse.Namespace) -> int:
         print(f"eqa-bot run: the {transport} transport is not available in this build.", file=sys.stderr)
         return 2
     return serve.run(settings, transport=transport, mode=args.mode)
+
+
+# -- operations (bot/backup.py, bot/health.py) -----------------------------------------------------------------
+OPERATIONS = ("backup", "restore", "purge", "rotate-key", "health")
+
+
+def _add_operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = sub.add_parser("backup", help="back up the database and the documents into one archive")
+    backup.add_argument("--to", type=Path, help="directory for the archive (default: EQA_BACKUP_DIR, var/backups)")
+    restore = sub.add_parser("restore", help="restore an archive made by `eqa-bot backup` (stop the bot first)")
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("--force", action="store_true", help="replace a database that already holds labs")
+    purge = sub.add_parser("purge", help="delete documents uploaded longer ago than the retention")
+    purge.add_argument("--older-than", type=int, metavar="DAYS", help="overrides EQA_RETENTION_DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go, change nothing")
+    rotate = sub.add_parser("rotate-key", help="re-seal every document with the newest EQA_DOCUMENT_KEY")
+    rotate.add_argument("--new-key", action="store_true", help="print a fresh key and change nothing")
+    health = sub.add_parser("health", help="check the database and the Bot API; exit 0 when both answer")
+    health.add_argument("--timeout", type=float, default=5.0)
+
+
+def _operation(args: argparse.Namespace) -> int:
+    from bot.backup import run_cli
+
+    return run_cli(args)
 
 
 if __name__ == "__main__":

@@ -68,9 +68,7 @@ def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 
 class MaskingFormatter(logging.Formatter):
-    def __init__(
-        self, *args: object, secrets: tuple[str, ...] = (), as_json: bool = False, **kwargs: object
-    ) -> None:
+    def __init__(self, *args: object, secrets: tuple[str, ...] = (), as_json: bool = False, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.secrets = secrets
         self.as_json = as_json

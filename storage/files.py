@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.crypto import Keyring, Tampered, load_or_create_key_file, sealed_with
+from storage.crypto import Keyring, Tampered, UnknownKey, load_or_create_key_file, sealed_with
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
@@ -31,7 +31,14 @@ KEY_FILE = ".document-key"
 
 
 class DocumentCorrupt(Exception):
-    """A stored file does not hold what its name says (altered on disk, or sealed for another name)."""
+    """A stored file cannot be read as what its name says: altered on disk, sealed for another name, or
+    sealed with a key this process does not have (`DocumentKeyMissing`)."""
+
+
+class DocumentKeyMissing(DocumentCorrupt):
+    def __init__(self, key_id: str, message: str) -> None:
+        super().__init__(message)
+        self.key_id = key_id
 
 
 @dataclass
@@ -83,6 +90,9 @@ class DocumentStore:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if path.exists():
+            # Fresh again: purging goes by a file's age too, and must not take what was just sent anew.
+            with contextlib.suppress(OSError):
+                os.utime(path)
             return key
         self._write(path, self.keyring.seal(data, key))
         return key
@@ -96,6 +106,8 @@ class DocumentStore:
                 data = self.keyring.open(blob, key)
             except Tampered as exc:
                 raise DocumentCorrupt(str(exc)) from None
+            except UnknownKey as exc:
+                raise DocumentKeyMissing(exc.key_id, str(exc)) from None
         if hashlib.sha256(data).hexdigest() != key:
             raise DocumentCorrupt(f"document {key[:12]}… does not match its hash")
         return data
@@ -107,7 +119,12 @@ class DocumentStore:
         self._path(key).unlink(missing_ok=True)
 
     # -- operations (rotate-key, purge, backup) --------------------------------------------------------
-    def keys(self) -> Iterator[str]:
+    def put_sealed(self, key: str, blob: bytes) -> None:
+        """Put back a file exactly as it was stored (a restore). It is not opened here: it may be sealed
+        with a key this process lacks; `get` checks it on the way out."""
+        self._write(self._path(key), blob, replace=True)
+
+    def stored(self) -> Iterator[str]:
         """Every stored document's key (temporary and foreign files are skipped)."""
         for a in sorted(self._dirs(self.root)):
             for b in sorted(self._dirs(a)):
@@ -134,7 +151,7 @@ class DocumentStore:
 
     def rotate(self) -> Rotation:
         report = Rotation()
-        for key in self.keys():
+        for key in self.stored():
             try:
                 if self.reseal(key):
                     report.resealed += 1

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from storage.crypto import KeyProblem, Keyring, UnknownKey, generate_key, key_id, parse_key, parse_keys
-from storage.files import KEY_FILE, DocumentCorrupt, DocumentStore
+from storage.crypto import KeyProblem, Keyring, generate_key, key_id, parse_key, parse_keys
+from storage.files import KEY_FILE, DocumentCorrupt, DocumentKeyMissing, DocumentStore
 
 K1, K2, K3 = (bytes([n]) * 32 for n in (1, 2, 3))
 SCAN = b"\xff\xd8\xff\xe0 a scan of the agreement with a red seal \x00\x01" * 50
@@ -35,7 +35,7 @@ def test_nothing_readable_on_disk_and_the_name_is_the_content_hash(tmp_path: Pat
     # Same bytes again: one copy, not rewritten.
     mtime = path.stat().st_mtime_ns
     assert store.put(SCAN) == key and path.stat().st_mtime_ns == mtime
-    assert list(store.keys()) == [key]
+    assert list(store.stored()) == [key]
 
 
 def test_names_users_chose_never_reach_the_file_system(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_rotation_reseals_everything_under_the_newest_key(tmp_path: Path) -> Non
     # K1 can now be dropped.
     only_new = DocumentStore(tmp_path, [K2])
     assert [only_new.get(k) for k in keys] == [f"document {i}".encode() for i in range(5)]
-    with pytest.raises(UnknownKey) as exc:
+    with pytest.raises(DocumentKeyMissing) as exc:  # a DocumentCorrupt: callers that skip bad files skip it
         DocumentStore(tmp_path, [K3]).get(keys[0])
     assert exc.value.key_id == key_id(K2) and "EQA_DOCUMENT_OLD_KEYS" in str(exc.value)
 

@@ -120,7 +120,14 @@ def test_mask_hides(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["update 123456789 handled", "outbox row 42", "2025-02-10T10:00:00+08:00", "0371-67966305", "HN0001", "邮编 450052"],
+    [
+        "update 123456789 handled",
+        "outbox row 42",
+        "2025-02-10T10:00:00+08:00",
+        "0371-67966305",
+        "HN0001",
+        "邮编 450052",
+    ],
 )
 def test_mask_leaves_ordinary_numbers(text: str) -> None:
     assert mask(text) == unicodedata.normalize("NFKC", text)
