@@ -75,32 +75,39 @@ def is_group(chat_id: str) -> bool:
 
 
 class Pacer:
-    """At most `cap` sends in any `window` (+ `margin`) seconds, evenly spread (never two closer than 3/4 of
-    the average gap, so a late wake is caught up gently rather than with a burst).
+    """Even spacing at `cap` per `window` + `margin` seconds, with a hard guard: never more than `cap` sends in
+    any such span, counted over a sliding window of actual departures as the platform counts arrivals.
 
-    Why not only the gate's leaky bucket: a bucket of capacity 30 lets 30 go at once and then 30 more within
-    the same second (the platform counts 60 and answers 429); a bucket of capacity 1 never bursts but loses
-    every millisecond the event loop wakes late. Counting the actual sends over a sliding window, as the
-    platform does, allows catching up a late wake without ever exceeding the window."""
+    Why not only the gate's leaky bucket: a bucket of capacity 30 lets 30 go at once and 30 more within the
+    same second (the platform counts 60 and answers 429); a bucket of capacity 1 never bursts but loses every
+    millisecond the event loop wakes late. Here sends are spaced by `interval` (virtual scheduling, GCRA); a
+    late wake may be made up by at most half an interval, and `margin` leaves room for network jitter."""
 
     def __init__(self, cap: int, window: float, margin: float = 0.03) -> None:
         self.cap = cap
         self.span = window + margin
-        self.min_gap = 0.75 * window / cap
+        self.interval = self.span / cap
+        self.tolerance = self.interval / 2
+        self._due = 0.0  # the theoretical time of the next send
         self._times: deque[float] = deque(maxlen=cap)
 
     async def wait(self) -> None:
         while True:
             now = time.monotonic()
-            at = now
+            at = self._due - self.tolerance
             if len(self._times) == self.cap:
                 at = max(at, self._times[0] + self.span)
-            if self._times:
-                at = max(at, self._times[-1] + self.min_gap)
             if at <= now:
+                self._due = max(self._due, now) + self.interval
                 self._times.append(now)
                 return
             await asyncio.sleep(at - now)
+
+    def departed(self) -> None:
+        """The send admitted last leaves only now (after its row was committed): the window counts it from
+        now, so a slow commit cannot squeeze it against the following sends at the platform."""
+        if self._times:
+            self._times[-1] = time.monotonic()
 
 
 @dataclass
@@ -202,6 +209,8 @@ class OutboxWorker:
             if not mine:  # cancelled, or taken over after our lease ran out: not ours to send
                 self._slots.release()
                 continue
+            if self.pacer is not None:
+                self.pacer.departed()
             task = asyncio.create_task(self._send(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

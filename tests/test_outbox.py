@@ -277,7 +277,7 @@ async def test_the_pacer_never_puts_more_than_cap_sends_in_a_window() -> None:
             await asyncio.sleep(0.05)  # a late wake: caught up gently, never with a burst
     for i in range(len(times) - 10):
         assert times[i + 10] - times[i] >= 0.2  # the 11th send is always a whole window after the 1st
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.75 * 0.02 - 0.002
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
+    assert gaps[len(gaps) // 2] >= 0.9 * 0.021  # evenly spaced, not front-loaded within each window
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate >= 0.8 * 10 / 0.21  # still close to the limit
