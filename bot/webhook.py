@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.health import HealthCheck
 from bot.runner import UpdatePipeline
 from bot.settings import Settings
 from bot.telegram_common import TelegramTransport, derived_webhook_secret, webhook_secret_ok
@@ -63,6 +64,7 @@ class WebhookServer:
         self._runner: web.AppRunner | None = None
         self.port = config.port
         self.refused = 0
+        self._healthz = HealthCheck(pipeline.runner.core.db, transport.api_root, transport.token)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
@@ -84,7 +86,8 @@ class WebhookServer:
             self._runner = None
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+        """The database and the Bot API, as JSON: 200 when both answer, 503 otherwise (bot/health.py)."""
+        return await self._healthz(request)
 
     async def _update(self, request: web.Request) -> web.Response:
         if not webhook_secret_ok(request.headers.get(SECRET_HEADER), self.config.secret):

@@ -389,3 +389,27 @@ def test_key_file_mode_is_announced(
     assert main(["rotate-key"]) == 0
     assert KEY_FILE in capsys.readouterr().out
     assert os.stat(tmp_path / "data" / KEY_FILE).st_mode & 0o077 == 0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_the_webhook_server_serves_healthz(tmp_path: Path) -> None:
+    import aiohttp
+
+    from bot.webhook import WebhookConfig
+    from tests.e2e.conftest import RunningBot, e2e_settings, free_port
+    from tests.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as tg:
+        app = await build_app(e2e_settings(tg, tmp_path), clock=FixedClock(DEMO_NOW))
+        port = free_port()
+        config = WebhookConfig(f"http://127.0.0.1:{port}/telegram/hook", "health_secret", "127.0.0.1", port)
+        bot = RunningBot(tg, app, "ptb", mode="webhook", webhook=config)
+        await bot.start()
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                body = await resp.json()
+            assert resp.status == 200 and body["database"]["ok"] and body["bot_api"]["ok"], body
+        finally:
+            await bot.stop()
+            await app.close()
