@@ -105,6 +105,8 @@ class Ctx:
     # Domain events for the outer ring (e.g. "enrollment_submitted"): the reviewer desk listens, so the
     # flows need not know who reacts.
     signals: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Rows a step reads several times within one turn (e.g. the enrollment), to save round trips.
+    memo: dict[str, Any] = field(default_factory=dict)
     _edited: bool = False
     _notes: list[str] = field(default_factory=list)
 

@@ -69,12 +69,12 @@ class Core:
             if not await claim_update(session, event.platform, event.update_id, event.chat_id):
                 log.info("update %s: duplicate, ignored", event.update_id)
                 return Outcome(duplicate=True)
-            actor = await resolve_actor(session, event, self.services)
+            actor, who = await resolve_actor(session, event, self.services, utcnow())
             row = await load_state(session, event.platform, event.chat_id, event.user_id)
-            person = await profile(session, event.platform, event.user_id)
-            if person.display_name != event.user_name and event.user_name:
-                person.display_name = event.user_name
-            lang = person.language or normalise_language(event.language) or DEFAULT_LANGUAGE
+            if event.user_name and who.display_name != event.user_name:
+                # Names let reviewers and the audit log show people, not ids; written only when they change.
+                (await profile(session, event.platform, event.user_id)).display_name = event.user_name
+            lang = who.language or normalise_language(event.language) or DEFAULT_LANGUAGE
             if lang not in ("zh", "en"):
                 lang = DEFAULT_LANGUAGE
             state = ChatState(row.flow, row.step, dict(row.data or {}), row.nonce)

@@ -4,30 +4,50 @@ included: nothing a client sends (button data, a command) grants a role."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.context import Actor, Ctx, Services
 from conversations.events import Inbound
-from storage.repos.people import active_contact, staff_role
+from storage.models import Contact
+from storage.repos.people import Sender, sender
 
 log = logging.getLogger(__name__)
 
 
-async def resolve_actor(session: AsyncSession, event: Inbound, services: Services) -> Actor:
+# A contact's "last seen" is refreshed at most this often: a write per update would cost more than it tells.
+SEEN_EVERY = timedelta(minutes=10)
+
+
+async def resolve_actor(
+    session: AsyncSession, event: Inbound, services: Services, now: datetime
+) -> tuple[Actor, Sender]:
+    """Who sent this update, from the database and settings. A contact who had blocked the bot and writes
+    again is active again; any update answers the reminders they were sent."""
+    who = await sender(session, event.platform, event.user_id)
     is_admin = event.user_id in services.admin_ids
-    role = await staff_role(session, event.platform, event.user_id)
-    contact = await active_contact(session, event.platform, event.user_id)
-    return Actor(
+    if who.contact_id is not None:
+        stale = who.last_seen_at is None or now - who.last_seen_at >= SEEN_EVERY
+        if not who.contact_active or who.unanswered_reminders or stale:
+            await session.execute(
+                update(Contact)
+                .where(Contact.id == who.contact_id)
+                .values(active=True, blocked_at=None, unanswered_reminders=0, last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    actor = Actor(
         platform=event.platform,
         user_id=event.user_id,
         chat_id=event.chat_id,
         name=event.user_name,
-        is_admin=is_admin or role == "admin",
-        is_reviewer=role in ("reviewer", "admin") or is_admin,
-        lab_id=contact.lab_id if contact else None,
-        contact_id=contact.id if contact else None,
+        is_admin=is_admin or who.role == "admin",
+        is_reviewer=who.role in ("reviewer", "admin") or is_admin,
+        lab_id=who.lab_id,
+        contact_id=who.contact_id,
     )
+    return actor, who
 
 
 def refuse(ctx: Ctx, what: str) -> None:

@@ -121,6 +121,8 @@ class Contact(Base):
     # Reminders sent since this contact last did anything; two unanswered ones also reach the backup.
     unanswered_reminders: Mapped[int] = mapped_column(default=0)
     last_seen_at: Mapped[datetime | None]
+    # Set when the person blocked the bot (HTTP 403); writing to the bot again lifts it.
+    blocked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     lab: Mapped[Lab] = relationship(back_populates="contacts", lazy="raise")

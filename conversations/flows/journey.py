@@ -19,7 +19,10 @@ async def lab_and_progress(ctx: Ctx) -> tuple[Lab, Progress]:
 
 async def current_enrollment(ctx: Ctx) -> Enrollment:
     assert ctx.actor.lab_id is not None
-    enr = await enrollment(ctx.session, ctx.actor.lab_id, ctx.campaign.year)
+    key = f"enrollment:{ctx.actor.lab_id}"
+    if key not in ctx.memo:  # the session's identity map keeps it current within the turn
+        ctx.memo[key] = await enrollment(ctx.session, ctx.actor.lab_id, ctx.campaign.year)
+    enr = ctx.memo[key]
     assert enr is not None
     return enr
 

@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Broadcast, Contact, OutboxMessage
+from storage.models import Broadcast, Contact, OutboxMessage, utcnow
 
 # Rows a worker still has to do something about.
 LIVE = ("pending", "claimed", "sending")
@@ -330,7 +330,7 @@ async def deactivate_chat(session: AsyncSession, platform: str, chat_id: str, co
     if not who:
         return 0
     result = await session.execute(
-        update(Contact).where(or_(*who), Contact.active.is_(True)).values(active=False)
+        update(Contact).where(or_(*who), Contact.active.is_(True)).values(active=False, blocked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

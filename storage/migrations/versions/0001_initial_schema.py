@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 01:58:04.137612
+Create Date: 2026-11-24 02:54:50.583776
 """
 
 from __future__ import annotations
@@ -225,6 +225,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("unanswered_reminders", sa.Integer(), nullable=False),
         sa.Column("last_seen_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("blocked_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["lab_id"], ["labs.id"], name=op.f("fk_contacts_lab_id_labs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
