@@ -181,12 +181,12 @@ async def backup(settings: Settings, target_dir: Path | None = None, *, now: dat
             hashes = {dump.name: _sha256(dump)}
             count = 0
             with tarfile.open(partial, "w") as tar:
-                tar.add(dump, arcname=dump.name)
+                tar.add(dump, arcname=dump.name, filter=_private)
                 for key in store.stored():
                     member = f"documents/{key[:2]}/{key[2:4]}/{key}"
                     path = store.root / key[:2] / key[2:4] / key
                     try:
-                        tar.add(path, arcname=member)
+                        tar.add(path, arcname=member, filter=_private)
                     except FileNotFoundError:  # purged meanwhile
                         continue
                     kid = store.sealed_with(key) or "plaintext"
@@ -208,6 +208,12 @@ async def backup(settings: Settings, target_dir: Path | None = None, *, now: dat
             Path(partial).unlink(missing_ok=True)
             raise
     return BackupReport(final, kind, count, final.stat().st_size, key_ids, missing)
+
+
+def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Members as nobody's, readable by the owner only, whoever extracts them."""
+    info.mode, info.uid, info.gid, info.uname, info.gname = 0o600, 0, 0, "", ""
+    return info
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
