@@ -53,18 +53,15 @@ async def _child(args: argparse.Namespace) -> int:
     db = Database(args.db)
     sender = make_transport(args.transport, settings)
     await sender.start()
-    # The shared gate at the server's rate; the worker's pacer counts sends over the server's (scaled)
-    # window with 30 ms to spare for the jitter between leaving here and arriving there.
-    gate = Gate(per_second=args.rate, per_chat_per_second=args.per_chat)
+    # The shared gate at the server's rate, counting sends over the server's (scaled) window with a margin for
+    # the jitter between leaving here and arriving there.
+    gate = Gate(per_second=args.rate, per_chat_per_second=args.per_chat, window=30 / args.rate, margin=args.margin)
     config = WorkerConfig(
         batch=200,
         lease=timedelta(seconds=args.lease),
         concurrency=64,
         poll=0.1,
         progress_every=3600,
-        pace_cap=30,
-        pace_window=30 / args.rate,
-        pace_margin=args.margin,
     )
     worker = OutboxWorker(db, sender, gate, config=config)
     stop = asyncio.Event()

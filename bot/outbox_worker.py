@@ -22,7 +22,6 @@ import random
 import socket
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,11 +57,6 @@ class WorkerConfig:
     progress_every: float = 10.0  # seconds between edits of an admin's progress message
     heartbeat_every: float | None = None  # default: a third of the lease
     stop_grace: float = 10.0  # seconds a stopping worker waits for requests on the wire
-    # Bulk pacing on top of the shared gate (see `Pacer`): Telegram's 30 per second, counted over a sliding
-    # window as the platform does, with `pace_margin` seconds to spare for network jitter. None: off.
-    pace_cap: int | None = 30
-    pace_window: float = 1.0
-    pace_margin: float = 0.03
 
 
 def worker_name() -> str:
@@ -72,42 +66,6 @@ def worker_name() -> str:
 def is_group(chat_id: str) -> bool:
     # Telegram's group and channel ids are negative; private chats are the user's own positive id.
     return chat_id.startswith("-")
-
-
-class Pacer:
-    """Even spacing at `cap` per `window` + `margin` seconds, with a hard guard: never more than `cap` sends in
-    any such span, counted over a sliding window of actual departures as the platform counts arrivals.
-
-    Why not only the gate's leaky bucket: a bucket of capacity 30 lets 30 go at once and 30 more within the
-    same second (the platform counts 60 and answers 429); a bucket of capacity 1 never bursts but loses every
-    millisecond the event loop wakes late. Here sends are spaced by `interval` (virtual scheduling, GCRA); a
-    late wake may be made up by at most half an interval, and `margin` leaves room for network jitter."""
-
-    def __init__(self, cap: int, window: float, margin: float = 0.03) -> None:
-        self.cap = cap
-        self.span = window + margin
-        self.interval = self.span / cap
-        self.tolerance = self.interval / 2
-        self._due = 0.0  # the theoretical time of the next send
-        self._times: deque[float] = deque(maxlen=cap)
-
-    async def wait(self) -> None:
-        while True:
-            now = time.monotonic()
-            at = self._due - self.tolerance
-            if len(self._times) == self.cap:
-                at = max(at, self._times[0] + self.span)
-            if at <= now:
-                self._due = max(self._due, now) + self.interval
-                self._times.append(now)
-                return
-            await asyncio.sleep(at - now)
-
-    def departed(self) -> None:
-        """The send admitted last leaves only now (after its row was committed): the window counts it from
-        now, so a slow commit cannot squeeze it against the following sends at the platform."""
-        if self._times:
-            self._times[-1] = time.monotonic()
 
 
 @dataclass
@@ -140,8 +98,6 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._progress: dict[int, _Progress] = {}
         self._last_housekeeping = 0.0
-        c = self.config
-        self.pacer = Pacer(c.pace_cap, c.pace_window, c.pace_margin) if c.pace_cap else None
         self.sent = 0  # rows this worker delivered (for logs and benchmarks)
 
     # -- running ------------------------------------------------------------------------------------------
@@ -209,22 +165,14 @@ class OutboxWorker:
             if not mine:  # cancelled, or taken over after our lease ran out: not ours to send
                 self._slots.release()
                 continue
-            if self.pacer is not None:
-                self.pacer.departed()
+            self.gate.departed()
             task = asyncio.create_task(self._send(row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(rows)
 
     async def _pass_gates(self, chat_id: str) -> None:
-        """The shared gate (per-chat limits, everyone's 429 pause), then the pacer, which must be last: it
-        counts departures, and a send held anywhere after it would leave early counts wrong."""
-        while True:
-            await self.gate.wait(chat_id, group=is_group(chat_id))
-            if self.pacer is not None:
-                await self.pacer.wait()
-            if not self.gate.paused:  # a 429 elsewhere while we waited for the pacer: wait for everyone
-                return
+        await self.gate.wait(chat_id, group=is_group(chat_id))
 
     # -- one message ---------------------------------------------------------------------------------------
     async def _send(self, row: OutboxMessage) -> None:

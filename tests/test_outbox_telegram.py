@@ -52,11 +52,11 @@ def delivered(tg: FakeTelegram) -> Counter[int]:
 
 
 def config(**kw: object) -> WorkerConfig:
-    return WorkerConfig(pace_window=1 / SCALE, **kw)  # type: ignore[arg-type]
+    return WorkerConfig(**kw)  # type: ignore[arg-type]
 
 
 def gate() -> Gate:
-    return Gate(per_second=30 * SCALE, per_chat_per_second=SCALE)
+    return Gate(per_second=30 * SCALE, per_chat_per_second=SCALE, window=1 / SCALE)
 
 
 async def test_403_and_429_over_the_bot_api(app: App) -> None:
