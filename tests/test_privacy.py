@@ -167,7 +167,8 @@ async def test_a_whole_journey_through_the_core_leaks_nothing(app: App, transcri
         await person.press("提交审核")
         await person.send("我的手机 13912345678，信用代码 12410000415800281H，怎么改？")  # the FAQ logs questions
     assert any("已提交！" in m.text for m in person.messages)
-    assert MOBILE in raw.getvalue()  # SQL parameters at DEBUG carry it: the masking had work to do
+    if app.db.is_sqlite:  # aiosqlite logs SQL parameters at DEBUG (asyncpg does not): masking had work to do
+        assert MOBILE in raw.getvalue()
     assert_clean(masked.getvalue(), as_json.getvalue(), raw.getvalue())
 
 
