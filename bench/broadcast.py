@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench broadcast", description=__doc__.split("\n\n")[0])
     parser.add_argument("--recipients", type=int, default=3000)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the fake server's rate limits")
-    parser.add_argument("--margin", type=float, default=0.03, help="seconds of jitter the pacer leaves per window")
+    parser.add_argument("--margin", type=float, default=0.015, help="seconds of jitter the pacer leaves per window")
     parser.add_argument("--lease", type=float, default=3.0, help="seconds before a dead worker's rows are taken over")
     parser.add_argument("--transport", choices=["ptb", "aiogram"], default="ptb")
     parser.add_argument("--only", choices=["clean", "crash"])

@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import fluent_number
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -45,9 +46,9 @@ class Catalog:
                 message = bundle.get_message(key)
                 if message.value is None:
                     break
-                # Plain strings: Fluent would group digits ("2,025") in years and codes.
+                # Numbers without digit grouping: Fluent would write years and codes as "2,025".
                 plain = {
-                    k: str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+                    k: fluent_number(v, useGrouping=False) if isinstance(v, int) and not isinstance(v, bool) else v
                     for k, v in args.items()
                 }
                 text, errors = bundle.format_pattern(message.value, plain)

@@ -31,7 +31,6 @@ from handlers.review_desk import fit
 from handlers.roles import refuse
 from handlers.routing import action, command
 from storage.excel import (
-    XL_IMPORT_SUMMARY,
     Column,
     RosterReport,
     RosterRow,
@@ -66,13 +65,6 @@ def _admin_only(ctx: Ctx, what: str) -> bool:
     ctx.end()
     refuse(ctx, what)
     return True
-
-
-def _xl(ctx: Ctx, message_id: str, args: Mapping[str, object]) -> str:
-    # excel.ftl formats numbers with NUMBER(); the catalogue turns ints into text (for years and codes), which
-    # NUMBER() refuses, so row numbers and counts go in as floats (shown without decimals).
-    plain = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in args.items()}
-    return ctx.t(message_id, **plain)
 
 
 # -- who am I, reviewers --------------------------------------------------------------------------------------
@@ -300,7 +292,7 @@ async def on_import_file(ctx: Ctx) -> None:
     if report.file_refused:
         issue = next(i for i in report.issues if i.row == 0)
         ctx.audit("roster_refused", "roster", name[:64], after={"problem": issue.message_id})
-        ctx.say("⚠️ " + _xl(ctx, issue.message_id, issue.args), [[ctx.btn(ctx.t("adm-btn-cancel"), "x")]])
+        ctx.say("⚠️ " + ctx.t(issue.message_id, **issue.args), [[ctx.btn(ctx.t("adm-btn-cancel"), "x")]])
         return
     applied = await apply_roster(ctx, report.rows)
     ctx.audit(
@@ -316,15 +308,15 @@ async def on_import_file(ctx: Ctx) -> None:
     )
     ctx.end()
     message_id, args = summary_message(report)
-    lines = [_xl(ctx, message_id, args) if message_id == XL_IMPORT_SUMMARY else ctx.t(message_id, **args)]
+    lines = [ctx.t(message_id, **args)]
     lines.append(
         ctx.t("adm-import-done", created=applied.created, updated=applied.updated, unchanged=applied.unchanged)
     )
     if report.issues:
-        problems = await asyncio.to_thread(write_import_report, report, lambda key, a: _xl(ctx, key, a))
+        problems = await asyncio.to_thread(write_import_report, report, lambda key, a: ctx.t(key, **a))
         ctx.send(SendDocument(FileOut("roster-problems.xlsx", XLSX, data=problems), ctx.t("adm-report-caption")))
         for issue in sorted(report.issues, key=lambda i: i.row)[:5]:
-            lines.append("• " + _xl(ctx, issue.message_id, issue.args))
+            lines.append("• " + ctx.t(issue.message_id, **issue.args))
         if len(report.issues) > 5:
             lines.append(ctx.t("adm-import-more-problems", count=len(report.issues) - 5))
     await _codes_batch(ctx, lines)
