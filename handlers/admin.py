@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,7 +42,7 @@ from storage.excel import (
 from storage.models import BindingCode, Contact, Lab
 from storage.repos import reports
 from storage.repos.audit import display_names, for_lab
-from storage.repos.bindings import ALPHABET, LENGTH, _hash, display_code
+from storage.repos.bindings import display_code, new_code
 from storage.repos.people import lab_by_code
 from storage.repos.reviews import grant, revoke, staff_list
 
@@ -457,18 +456,11 @@ async def labs_needing_codes(ctx: Ctx) -> list[Needed]:
     return needed
 
 
-def _new_code() -> tuple[str, str]:
-    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    # The same salted slow hash as storage.repos.bindings.issue, computed in a worker thread (hashlib releases
-    # the GIL): a batch must not stall every other chat.
-    return code, _hash(code, secrets.token_bytes(16))
-
-
 async def _codes_batch(ctx: Ctx, lines: list[str]) -> None:
     """Issue the next batch of codes, send them as a sheet, and say what is left."""
     needed = await labs_needing_codes(ctx)
     batch, left = needed[:CODES_PER_BATCH], len(needed) - min(len(needed), CODES_PER_BATCH)
-    pairs = await asyncio.gather(*(asyncio.to_thread(_new_code) for _ in batch))
+    pairs = await asyncio.gather(*(asyncio.to_thread(new_code) for _ in batch))
     expires = ctx.now + timedelta(days=CODE_DAYS)
     until = day(expires.astimezone(ctx.campaign.tz).date(), ctx.lang)
     sheet_rows: list[dict[str, object]] = []

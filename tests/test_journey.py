@@ -545,3 +545,24 @@ async def test_mandatory_specialties_are_preselected_and_not_dropped_silently(ap
     assert enr.specialties == ["BSB"] and enr.mandatory_declined == ["ABO"]
     await person.press("下一步")
     assert "未参加的必选专业：血型" in person.last.text
+
+
+async def test_binding_takes_over_the_rosters_contact(app: App, transcript: Transcript) -> None:
+    lab_id = await make_lab(app)
+    async with app.db.transaction() as s:
+        s.add(Contact(lab_id=lab_id, platform="roster", user_id=None, name="孙主管", mobile="13711112222"))
+    person = Person(transcript, "from-roster", name="sun")
+    await person.send(f"/start HN0001_{await _code(app, lab_id)}")
+    async with app.db.reading() as s:
+        contacts = (await s.scalars(select(Contact).where(Contact.lab_id == lab_id))).all()
+    assert [(c.user_id, c.name, c.mobile, c.active) for c in contacts] == [("from-roster", "孙主管", "13711112222", True)]
+    await walk_checklist(person)
+    await person.send("0371-67966305")
+    await person.send("张伟")
+    await person.press("下一步")
+    await person.send("郑州市第一人民医院")
+    await person.press("下一步")
+    assert "邮政编码" in person.last.text  # recipient and phone came from the roster
+    await person.send("450052")
+    enr = await _enrollment(app, lab_id)
+    assert enr.mailing["recipient"] == "孙主管" and enr.mailing["phone"] == "13711112222"

@@ -105,7 +105,19 @@ async def bind_contact(ctx: Ctx, lab: Lab, *, backup: bool = False, mobile: str 
             Contact.lab_id == lab.id, Contact.platform == ctx.actor.platform, Contact.user_id == ctx.actor.user_id
         )
     )
-    if contact is not None:  # bound before (perhaps deactivated after blocking the bot): take it up again
+    if contact is None:
+        # The roster may list this lab's contact (name, mobile) before anyone has a chat: the first person
+        # to bind in that role takes the entry over, so what the centre knows is not typed again.
+        contact = await ctx.session.scalar(
+            select(Contact)
+            .where(Contact.lab_id == lab.id, Contact.user_id.is_(None), Contact.is_backup.is_(backup))
+            .order_by(Contact.id)
+            .limit(1)
+        )
+        if contact is not None:
+            contact.platform, contact.user_id = ctx.actor.platform, ctx.actor.user_id
+            contact.name = contact.name or ctx.actor.name
+    if contact is not None:  # bound before (perhaps deactivated after blocking the bot), or from the roster
         contact.active, contact.is_backup, contact.chat_id = True, backup, ctx.actor.chat_id
         contact.mobile = mobile or contact.mobile
     else:

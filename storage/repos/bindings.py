@@ -42,15 +42,22 @@ def _verify(code: str, stored: str) -> bool:
     return hmac.compare_digest(expected, stored)
 
 
+def new_code() -> tuple[str, str]:
+    """A fresh code and its salted hash. Slow on purpose (it resists guessing from a stolen database):
+    callers issuing many at once run it in worker threads (hashlib releases the GIL)."""
+    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return code, _hash(code, secrets.token_bytes(16))
+
+
 async def issue(
     session: AsyncSession, lab_id: int, *, now: datetime, created_by: str, days: int = 60, for_backup: bool = False
 ) -> str:
     """A new code for the lab; the plain code is returned once and never stored."""
-    code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    code, hashed = new_code()
     session.add(
         BindingCode(
             lab_id=lab_id,
-            code_hash=_hash(code, secrets.token_bytes(16)),
+            code_hash=hashed,
             expires_at=now + timedelta(days=days),
             created_by=created_by,
             created_at=now,
