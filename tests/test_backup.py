@@ -249,9 +249,8 @@ def test_libpq_environment_keeps_the_password_off_the_command_line() -> None:
 
 
 # -- purge --------------------------------------------------------------------------------------------------
-async def test_purge_past_retention_keeps_the_rows_and_deletes_the_files(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}"
-    app = await registered_app(url, tmp_path / "data", labs=2)  # two labs sent the very same scans
+async def test_purge_past_retention_keeps_the_rows_and_deletes_the_files(database_url: str, tmp_path: Path) -> None:
+    app = await registered_app(database_url, tmp_path / "data", labs=2)  # two labs sent the very same scans
     try:
         # The purge runs 200 days from now with a 180-day retention; lab 2 sends its licence again (the same
         # scan lab 1 sent) after the cutoff. File times are the machine's; rows carry the demo clock.
