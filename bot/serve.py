@@ -29,6 +29,7 @@ from bot.telegram_common import (
     CommandMenu,
     TelegramTransport,
     Unauthorized,
+    catalog_describer,
     command_menus,
     derived_webhook_secret,
 )
@@ -93,17 +94,11 @@ async def menus_for(app: App) -> list[CommandMenu]:
         staff = list(
             await session.scalars(select(Staff.user_id).where(Staff.platform == PLATFORM, Staff.active.is_(True)))
         )
-    catalog = app.services.catalog
-
-    def describe(lang: str, name: str) -> str | None:
-        key = f"cmd-{name}"
-        return catalog.t(lang, key) if catalog.has(key, lang) else None
-
     return command_menus(
         {name: cmd.role for name, cmd in COMMANDS.items()},
         review_chat=app.services.review_chat,
         staff_chats=sorted(app.services.admin_ids | set(staff)),
-        describe=describe,
+        describe=catalog_describer(app.services.catalog),
     )
 
 

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +34,7 @@ from conversations.events import (
     SendPhoto,
     Toast,
 )
+from conversations.i18n import Catalog
 from storage.files import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -341,24 +342,19 @@ def delivery_error(kind: ErrorKind, description: str, retry_after: float | None 
 
 
 # -- command menus ----------------------------------------------------------------------------------------
-# Menu descriptions, Chinese first. A catalogue message `cmd-<name>` overrides these (so a module adding a
-# command can describe it without touching the transport); unknown commands fall back to a generic text.
-DESCRIPTIONS: dict[str, tuple[str, str]] = {
-    "start": ("开始 / 主菜单", "Start / main menu"),
-    "status": ("我的报名进度和截止时间", "My registration progress and the deadline"),
-    "faq": ("常见问题和中心联系方式", "Questions and the centre's contacts"),
-    "help": ("使用说明", "How to use this bot"),
-    "lang": ("切换语言 中文/English", "Language: 中文/English"),
-    "cancel": ("取消当前操作", "Cancel what you are doing"),
-    "restart": ("从头开始", "Start over"),
-    "menu": ("主菜单", "Main menu"),
-    "queue": ("待审核队列", "Review queue"),
-    "stats": ("报名统计", "Registration figures"),
-    "export": ("导出 Excel", "Export to Excel"),
-    "broadcast": ("群发提醒", "Broadcast a reminder"),
-    "import": ("导入实验室名单", "Import the roster of labs"),
-    "reviewers": ("管理审核员", "Manage reviewers"),
-}
+# Descriptions come from the catalogue (`cmd-<name>`, conversations/locales/*/commands.ftl), so a module
+# adding a command describes it without touching the transport; `cmd-other` covers any left undescribed.
+Describe = Callable[[str, str], "str | None"]  # (language, command) -> menu text
+
+
+def catalog_describer(catalog: Catalog) -> Describe:
+    def describe(lang: str, name: str) -> str | None:
+        key = f"cmd-{name}"
+        return catalog.t(lang, key) if catalog.has(key, lang) else None
+
+    return describe
+
+
 CONTACT_ORDER = ("start", "status", "faq", "lang", "help", "cancel", "restart")
 LANGUAGE_CODES: tuple[str | None, ...] = (None, "zh", "en")  # None: everyone else (Chinese first)
 
@@ -375,7 +371,7 @@ def command_menus(
     *,
     review_chat: str | None,
     staff_chats: Iterable[str],
-    describe: Any = None,
+    describe: Describe,
 ) -> list[CommandMenu]:
     """Contacts' menu for the default scope; reviewers' menu (everything a contact has, then the desk's
     commands) for the review chat and the private chats of admins and reviewers.
@@ -385,16 +381,13 @@ def command_menus(
     everyone = [c for c in CONTACT_ORDER if c in registered and registered[c] in ("anyone", "contact")]
     everyone += sorted(c for c, r in registered.items() if r in ("anyone", "contact") and c not in everyone)
     desk = sorted(c for c, r in registered.items() if r in ("staff", "admin"))
-    contact_cmds = [c for c in everyone if c in DESCRIPTIONS or (describe and describe("zh", c))]
+    contact_cmds = [c for c in everyone if describe("zh", c)]
     staff_cmds = contact_cmds + desk
 
     def described(names: list[str], lang: str) -> tuple[tuple[str, str], ...]:
         out = []
         for name in names:
-            text = describe(lang, name) if describe else None
-            if not text:
-                zh, en = DESCRIPTIONS.get(name, ("审核员命令", "Reviewer command"))
-                text = en if lang == "en" else zh
+            text = describe(lang, name) or describe(lang, "other") or name
             out.append((name, text[:256]))
         return tuple(out[:100])
 

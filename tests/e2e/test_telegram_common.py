@@ -9,6 +9,7 @@ import pytest
 from bot.delivery import Blocked, Rejected, RetryAfter, Transient
 from bot.telegram_common import (
     api_chat_id,
+    catalog_describer,
     chat_key,
     command_menus,
     delivery_error,
@@ -19,6 +20,7 @@ from bot.telegram_common import (
     update_to_inbound,
     webhook_secret_ok,
 )
+from conversations.i18n import catalog
 
 USER = {"id": 42, "is_bot": False, "first_name": "王", "last_name": "检验", "language_code": "zh-hans"}
 PRIVATE = {"id": 42, "type": "private", "first_name": "王"}
@@ -118,7 +120,8 @@ def test_chat_ids() -> None:
 
 def test_menus_for_contacts_and_reviewers_in_both_languages() -> None:
     registered = {"start": "anyone", "status": "anyone", "faq": "anyone", "queue": "staff", "export": "admin"}
-    menus = command_menus(registered, review_chat="-100123", staff_chats=["9001", "-100123"])
+    describe = catalog_describer(catalog())
+    menus = command_menus(registered, review_chat="-100123", staff_chats=["9001", "-100123"], describe=describe)
     by_scope: dict[str, dict[str | None, list[str]]] = {}
     for m in menus:
         by_scope.setdefault(str(m.scope), {})[m.language_code] = [c for c, _ in m.commands]

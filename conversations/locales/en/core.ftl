@@ -25,10 +25,11 @@ help-contact =
 help-reviewer =
     Reviewers:
     /queue pending submissions, oldest first   /lab code-or-name a lab's file
-    /stats statistics   /export all registrations (Excel)
+    /approve approve several at once   /note text add words to a return
+    /stats statistics   /export all registrations (Excel)   /myid your user id
 help-admin =
     Admins:
-    /grant user-id add a reviewer   /revoke user-id remove one
+    /grant user-id add a reviewer   /revoke user-id remove one   /reviewers the list
     /import the lab roster (send an Excel file)   /codes lab-code issue binding codes
     /broadcast send a notice   /audit lab-code the change log   /votes FAQ feedback
 

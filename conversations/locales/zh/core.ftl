@@ -25,10 +25,11 @@ help-contact =
 help-reviewer =
     审核人员：
     /queue 待审队列（最早的在前）　/lab 编码或名称 查看单位档案
-    /stats 统计　/export 导出全部申报（Excel）
+    /approve 批量通过　/note 文字 退回时补充说明
+    /stats 统计　/export 导出全部申报（Excel）　/myid 我的用户 ID
 help-admin =
     管理员：
-    /grant 用户ID 添加审核员　/revoke 用户ID 撤销
+    /grant 用户ID 添加审核员　/revoke 用户ID 撤销　/reviewers 审核员名单
     /import 导入实验室名单（发送 Excel 文件）　/codes 编码 生成绑定码
     /broadcast 群发通知　/audit 编码 查看操作记录　/votes 常见问题反馈
 
