@@ -97,8 +97,8 @@ class Runner:
         try:
             for outbox_id, action in deliveries:
                 chat = str(getattr(action, "chat_id", "") or "")
-                if chat in stopped:
-                    continue
+                if chat in stopped or getattr(action, "platform", None) not in (None, self.platform):
+                    continue  # another platform's row waits in the outbox for that platform's worker
                 if time.monotonic() - started > HANDOFF_AFTER:
                     log.info("update %s: rows from %s on left to the outbox worker", update_id, outbox_id)
                     break
