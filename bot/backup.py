@@ -75,7 +75,7 @@ def _sqlite_path(url: URL) -> Path:
 
 def _sqlite_copy(source: Path, target: Path) -> None:
     """SQLite's online backup API: a consistent copy even while the bot writes (WAL included)."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)
@@ -156,7 +156,8 @@ async def backup(settings: Settings, target_dir: Path | None = None, *, now: dat
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = target_dir / f"eqa-backup-{stamp}.tar"
     db = Database(settings.database_url)
-    with tempfile.TemporaryDirectory(prefix="eqa-backup-") as tmp:
+    # The dump waits beside the archive (same file system, same protection), not in a shared /tmp.
+    with tempfile.TemporaryDirectory(prefix=".eqa-backup-", dir=target_dir) as tmp:
         work = Path(tmp)
         try:
             revision = await _revision(db)
@@ -235,7 +236,7 @@ async def _referenced(db: Database) -> set[str]:
 
 
 def _referenced_sqlite(path: Path) -> set[str]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
         rows = conn.execute("SELECT storage_key FROM documents WHERE status != 'purged'").fetchall()
     except sqlite3.OperationalError:  # no documents table (an empty database)
