@@ -420,7 +420,7 @@ async def check_state(world: World) -> None:
         for review in await s.scalars(select(Review)):
             assert review.decision in ("approved", "returned", "rejected"), review.id
         for application in await s.scalars(select(Application)):
-            assert application.status in ("pending", "approved", "rejected"), application.id
+            assert application.status in ("draft", "pending", "approved", "rejected"), application.id
         # Nobody became staff or joined a lab by fuzzing.
         assert list(await s.scalars(select(Staff))) == []
         intruders = await s.scalars(select(Contact).where(Contact.user_id.in_([STRANGER, INTRUDER, ADMIN])))
