@@ -23,7 +23,8 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 5) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        # Parameters hold personal data (mobiles, credit codes): never let an error or a debug log print them.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -221,7 +221,8 @@ class Document(Base):
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"))
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))  # agreement | licence
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | superseded
+    # active | superseded (replaced by a newer upload) | purged (file deleted after retention; row kept)
+    status: Mapped[str] = mapped_column(String(16), default="active")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     mime: Mapped[str] = mapped_column(String(64))
