@@ -29,22 +29,14 @@ from conversations.formatting import day, join, moment
 from handlers.review_desk import fit
 from handlers.roles import refuse
 from handlers.routing import action, command
-from storage.excel import (
-    Column,
-    RosterReport,
-    RosterRow,
-    Sheet,
-    read_roster,
-    summary_message,
-    write_import_report,
-    write_workbook,
-)
 from storage.models import BindingCode, Contact, Lab
 from storage.repos import reports
 from storage.repos.audit import display_names, for_lab
 from storage.repos.bindings import display_code, new_code
 from storage.repos.people import lab_by_code
 from storage.repos.reviews import grant, revoke, staff_list
+from storage.roster_import import RosterReport, RosterRow, read_roster, summary_message, write_import_report
+from storage.xlsx_write import Column, Sheet, write_workbook
 
 log = logging.getLogger(__name__)
 

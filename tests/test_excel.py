@@ -26,19 +26,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import Font
 
-import storage.excel as xl
-from storage.excel import (
-    Column,
-    RosterReport,
-    RowIssue,
-    Sheet,
-    display_width,
-    read_roster,
-    safe_text,
-    summary_message,
-    write_import_report,
-    write_workbook,
-)
+import storage.roster_import as xl
+from storage.roster_import import RosterReport, RowIssue, read_roster, summary_message, write_import_report
+from storage.xlsx_write import Column, Sheet, display_width, safe_text, write_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "conversations" / "locales"

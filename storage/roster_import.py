@@ -1,7 +1,8 @@
-"""Excel in and out: the centre's roster import and safe workbook exports.
+"""Reading the centre's roster of existing labs from .xlsx, and the report of what was refused.
 
-Import (`read_roster`) turns an uploaded .xlsx into accepted rows plus precise, row-by-row refusals.
-Export (`write_workbook`) writes typed, injection-safe sheets for the centre's own system (BiQAS).
+`read_roster` turns an uploaded .xlsx into accepted rows plus precise, row-by-row refusals: it sniffs
+what the file really is, finds the header row, and checks every row. `summary_message` and
+`write_import_report` tell the uploader the outcome (the report is written with storage.xlsx_write).
 
 This module knows nothing about the campaign: the allowed institution types, levels, cities and the
 phone / credit-code validators are handed in by the caller. User-facing texts are Fluent message ids
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 import re
 import unicodedata
 import warnings
@@ -23,15 +23,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 from xml.etree import ElementTree
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+from storage.xlsx_write import EXACT_FLOAT_LIMIT, Column, Sheet, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -278,8 +275,6 @@ _SYNONYMS: dict[str, str] = {_header_key(s): f.key for f in _FIELDS for s in f.s
 HEADER_SCAN_ROWS = 5
 # A zip that inflates beyond this is refused before openpyxl touches it (zip bombs).
 MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
-# Excel keeps 15 significant digits; a number at or above this has already lost some.
-_EXACT_FLOAT_LIMIT = 10**15
 _ARG_VALUE_MAX = 40  # values quoted back in messages are cut to this many characters
 _ALLOWED_SHOWN = 8  # how many allowed values a refusal lists
 
@@ -484,11 +479,11 @@ def _number_text(value: int | float, number_format: str | None) -> str:
     if isinstance(value, float):
         if not value.is_integer():
             raise _CellProblem(XL_CELL_DECIMAL, value=_quote(value))
-        if abs(value) >= _EXACT_FLOAT_LIMIT:
+        if abs(value) >= EXACT_FLOAT_LIMIT:
             # Show it as Excel does: 15 significant digits, then zeros.
             raise _CellProblem(XL_CELL_LONG_NUMBER, value=_quote(format(Decimal(f"{value:.15g}"), "f")))
         value = int(value)
-    elif abs(value) >= _EXACT_FLOAT_LIMIT:
+    elif abs(value) >= EXACT_FLOAT_LIMIT:
         raise _CellProblem(XL_CELL_LONG_NUMBER, value=_quote(value))
     text = str(value)
     # A "000000" number format displays the leading zeros Excel does not store; restore them.
@@ -817,169 +812,8 @@ def summary_message(report: RosterReport) -> tuple[str, Mapping[str, object]]:
 
 
 # --------------------------------------------------------------------------------------------------
-# Export
+# Import report
 # --------------------------------------------------------------------------------------------------
-ColumnKind = Literal["text", "int", "date", "datetime", "bool"]
-EXPORT_TZ = ZoneInfo("Asia/Shanghai")
-MAX_COLUMN_WIDTH = 60
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-_EXCEL_CELL_MAX = 32767  # characters Excel allows in one cell
-_FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-_BAD_TITLE_RE = re.compile(r"[\[\]:*?/\\]")
-_HEADER_FONT = Font(bold=True)
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    key: str  # key into each row mapping
-    kind: ColumnKind = "text"
-    min_width: int = 6
-
-
-@dataclass(frozen=True)
-class Sheet:
-    title: str  # ≤31 chars, no []:*?/\ — sanitised on write
-    columns: Sequence[Column]
-    rows: Iterable[Mapping[str, object]]
-    freeze_header: bool = True
-
-
-def display_width(text: str) -> int:
-    """Width in Excel character units: East Asian wide/fullwidth characters count as 2."""
-    widest = 0
-    for line in text.splitlines() or [""]:
-        if line.isascii():
-            width = len(line)
-        else:
-            width = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in line)
-        widest = max(widest, width)
-    return widest
-
-
-def safe_text(value: object) -> str:
-    """A value as an Excel-safe string: legal XML characters only, no formula trigger at the start."""
-    if isinstance(value, datetime):
-        text = _local_naive(value).isoformat(sep=" ", timespec="seconds")
-    elif isinstance(value, date):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    if text and (text[0] in _FORMULA_TRIGGERS or unicodedata.normalize("NFKC", text[0]) in _FORMULA_TRIGGERS):
-        # OWASP CSV/formula injection: the apostrophe keeps Excel, WPS and LibreOffice from evaluating
-        # the cell when it is edited or the sheet is saved as CSV and reopened.
-        text = "'" + text
-    return text[:_EXCEL_CELL_MAX]
-
-
-def _local_naive(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: pass timezone-aware datetimes to the Excel export")
-    return value.astimezone(EXPORT_TZ).replace(tzinfo=None)
-
-
-# A prepared cell: (value, kind actually written, display width)
-_Prepared = tuple[object, str, int]
-
-
-def _prepare(value: object, kind: ColumnKind) -> _Prepared | None:
-    if value is None:
-        return None
-    if kind == "int" and not isinstance(value, bool):
-        number: int | None = None
-        if isinstance(value, int):
-            number = value
-        elif isinstance(value, float | Decimal) and math.isfinite(value) and value % 1 == 0:
-            number = int(value)
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            number = int(value.strip())
-        # Beyond 15 digits Excel would round the number; keep it exact as text instead.
-        if number is not None and abs(number) < _EXACT_FLOAT_LIMIT:
-            return number, "int", len(str(number))
-    elif kind == "date" and isinstance(value, date):
-        day = _local_naive(value).date() if isinstance(value, datetime) else value
-        return day, "date", 10
-    elif kind == "datetime" and isinstance(value, date):
-        if isinstance(value, datetime):
-            return _local_naive(value), "datetime", 19
-        return value, "date", 10
-    elif kind == "bool" and isinstance(value, bool):
-        return value, "bool", 5
-    # "text", and any value whose type does not fit its column: written as safe text, never dropped.
-    text = safe_text(value)
-    return text, "text", display_width(text)
-
-
-def _cell(ws: object, prepared: _Prepared | None) -> WriteOnlyCell | None:
-    if prepared is None:
-        return None
-    value, kind, _ = prepared
-    cell = WriteOnlyCell(ws, value=value)
-    if kind == "text":
-        cell.data_type = "s"  # never let openpyxl decide a string is a formula
-    elif kind == "date":
-        cell.number_format = DATE_FORMAT
-    elif kind == "datetime":
-        cell.number_format = DATETIME_FORMAT
-    return cell
-
-
-def _sheet_title(title: str, used: set[str]) -> str:
-    base = ILLEGAL_CHARACTERS_RE.sub("", _BAD_TITLE_RE.sub("_", title)).strip().strip("'").strip()
-    base = base[:31].strip() or "Sheet"
-    if base.casefold() == "history":  # reserved by Excel
-        base = "History_"
-    candidate, n = base, 1
-    while candidate.casefold() in used:
-        n += 1
-        suffix = f" ({n})"
-        candidate = base[: 31 - len(suffix)] + suffix
-    used.add(candidate.casefold())
-    return candidate
-
-
-def write_workbook(sheets: Sequence[Sheet]) -> bytes:
-    """Write the sheets to .xlsx bytes (write-only mode: rows stream to a temporary file)."""
-    if not sheets:
-        raise ValueError("write_workbook needs at least one sheet")
-    wb = Workbook(write_only=True)
-    used: set[str] = set()
-    for sheet in sheets:
-        columns = list(sheet.columns)
-        if not columns:
-            raise ValueError(f"sheet {sheet.title!r} has no columns")
-        ws = wb.create_sheet(_sheet_title(sheet.title, used))
-        header = [_prepare(c.header, "text") for c in columns]
-        # Widths must be set before the first row is written, so prepare every row first.
-        prepared = [[_prepare(row.get(c.key), c.kind) for c in columns] for row in sheet.rows]
-        widths = [max(c.min_width, (h[2] if h else 0) + 2) for c, h in zip(columns, header, strict=True)]
-        for cells in prepared:
-            for idx, p in enumerate(cells):
-                if p is not None and p[2] + 2 > widths[idx]:
-                    widths[idx] = p[2] + 2
-        for idx, width in enumerate(widths, 1):
-            ws.column_dimensions[get_column_letter(idx)].width = min(width, MAX_COLUMN_WIDTH)
-        if sheet.freeze_header:
-            ws.freeze_panes = "A2"
-
-        header_cells = []
-        for h in header:
-            cell = _cell(ws, h)
-            if cell is not None:
-                cell.font = _HEADER_FONT
-            header_cells.append(cell)
-        ws.append(header_cells)
-        for cells in prepared:
-            ws.append([_cell(ws, p) for p in cells])
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(prepared) + 1}"
-
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
 def write_import_report(report: RosterReport, render: Callable[[str, Mapping[str, object]], str]) -> bytes:
     """The refused rows with their reasons, rendered by the caller's translator."""
     columns = (
@@ -991,9 +825,7 @@ def write_import_report(report: RosterReport, render: Callable[[str, Mapping[str
         {
             "row": issue.row or None,  # file-level problems have no row
             "column": issue.column,
-            "problem": render(
-                issue.message_id, {"row": issue.row, "column": issue.column or "", **issue.args}
-            ),
+            "problem": render(issue.message_id, {"row": issue.row, "column": issue.column or "", **issue.args}),
         }
         for issue in sorted(report.issues, key=lambda i: i.row)
     ]
