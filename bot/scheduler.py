@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -24,13 +25,16 @@ from conversations.clock import Clock
 from conversations.i18n import Catalog, catalog
 from conversations.reminders import queue_reminders
 from storage.db import Database
-from storage.models import ScheduledRun
+from storage.models import ScheduledRun, utcnow
 from storage.repos.common import insert_ignore
+from storage.repos.conversations import forget_processed_before
 
 if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
+KEEP_UPDATE_IDS = timedelta(days=7)
+CLEANUP_EVERY = 3600.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,11 @@ class Scheduler:
         self.report_chat = report_chat
         self.catalog = messages or catalog()
         self.interval = interval
+        self._last_cleanup = -CLEANUP_EVERY
 
     async def tick(self) -> list[str]:
         """Run every due slot not yet run by anyone. Returns the keys this process ran."""
+        await self._forget_old_updates()
         now = self.clock.now()
         ran = []
         for slot in due(self.campaign, now):
@@ -91,6 +97,17 @@ class Scheduler:
             if await self._run(slot, now):
                 ran.append(slot.key)
         return ran
+
+    async def _forget_old_updates(self) -> None:
+        """Update ids are kept to recognise redeliveries; Telegram redelivers for a day at most, so a week is
+        plenty and the table stays small. Real time, not the campaign clock (which a demo may fix)."""
+        if time.monotonic() - self._last_cleanup < CLEANUP_EVERY:
+            return
+        self._last_cleanup = time.monotonic()
+        async with self.db.transaction() as s:
+            gone = await forget_processed_before(s, utcnow() - KEEP_UPDATE_IDS)
+        if gone:
+            log.info("forgot %d update ids older than %s", gone, KEEP_UPDATE_IDS)
 
     async def _run(self, slot: Slot, now: datetime) -> bool:
         async with self.db.transaction() as s:

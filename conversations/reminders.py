@@ -2,7 +2,8 @@
 with the button to continue.
 
 The backup-contact rule: each reminder a contact gets counts in `Contact.unanswered_reminders`, and anything
-the contact sends resets it (`note_activity`). Once a lab's primary contacts have let
+the contact sends resets it (the core does, as it establishes who sent an update). Once a lab's primary
+contacts have let
 `campaign.reminders.backup_after_unanswered` reminders (2) pass without a word, its backup contacts get the
 reminders too; a lab whose primary contacts cannot be reached (none bound, or all blocked the bot) goes to
 its backups at once.
@@ -124,15 +125,3 @@ async def queue_reminders(
             .execution_options(synchronize_session=False)
         )
     return bc
-
-
-async def note_activity(session: AsyncSession, platform: str, user_id: str, now: datetime) -> None:
-    """The person did something: their reminders are answered. Call for every inbound update."""
-    await session.execute(
-        update(Contact)
-        .where(Contact.platform == platform, Contact.user_id == user_id)
-        .values(unanswered_reminders=0, last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-

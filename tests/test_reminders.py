@@ -15,9 +15,10 @@ from bot.outbox_worker import OutboxWorker
 from bot.scheduler import Scheduler, due
 from conversations.clock import FixedClock
 from conversations.events import Reply, from_payload
-from conversations.reminders import CONTINUE, note_activity, queue_reminders
+from conversations.reminders import CONTINUE, queue_reminders
 from storage.db import Database
 from storage.models import Broadcast, Contact, OutboxMessage, ScheduledRun
+from tests.harness import Person, Transcript
 from tests.test_outbox_support import FakeSender, add_lab, fast_gate
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -81,21 +82,19 @@ async def test_the_deadline_day_says_today(app: App, clock: FixedClock) -> None:
     assert "今天是申报截止日" in sent["L-late-p0"].text
 
 
-async def test_backup_contacts_join_after_two_unanswered_reminders(app: App) -> None:
+async def test_backup_contacts_join_after_two_unanswered_reminders(app: App, transcript: Transcript) -> None:
     await add_lab(app, "L-quiet", backups=1)
     await add_lab(app, "L-busy", backups=1)
     assert set(await run_reminders(app)) == {"L-quiet-p0", "L-busy-p0"}
     # The busy lab's primary contact answers (any message resets the count).
-    async with app.db.transaction() as s:
-        await note_activity(s, "test", "L-busy-p0", app.services.clock.now())
+    await Person(transcript, "L-busy-p0").send("/status")
     assert set(await run_reminders(app)) == {"L-quiet-p0", "L-busy-p0"}
     # Two reminders unanswered: the quiet lab's backup is reached too; the busy lab's is not.
     assert set(await run_reminders(app)) == {"L-quiet-p0", "L-quiet-b1", "L-busy-p0"}
     async with app.db.reading() as s:
         quiet = await s.scalar(select(Contact).where(Contact.chat_id == "L-quiet-p0"))
         assert quiet is not None and quiet.unanswered_reminders == 3
-    async with app.db.transaction() as s:
-        await note_activity(s, "test", "L-quiet-p0", app.services.clock.now())
+    await Person(transcript, "L-quiet-p0").send("谢谢")
     # The quiet lab answered at last; the busy lab has now let two reminders pass since it last spoke.
     assert set(await run_reminders(app)) == {"L-quiet-p0", "L-busy-p0", "L-busy-b1"}
 
@@ -165,3 +164,18 @@ async def test_no_reminders_outside_the_window(app: App, clock: FixedClock) -> N
     for moment in ("2025-02-26T09:30:00", "2025-01-01T09:30:00"):
         clock.set(at(moment))
         assert await Scheduler(app.db, app.campaign, clock, owner="p").tick() == []
+
+
+async def test_the_scheduler_forgets_update_ids_older_than_a_week(app: App) -> None:
+    from datetime import timedelta
+
+    from bot.scheduler import Scheduler
+    from storage.models import ProcessedUpdate, utcnow
+
+    async with app.db.transaction() as s:
+        s.add(ProcessedUpdate(platform="test", update_id="old", processed_at=utcnow() - timedelta(days=8)))
+        s.add(ProcessedUpdate(platform="test", update_id="new", processed_at=utcnow() - timedelta(days=6)))
+    await Scheduler(app.db, app.campaign, app.services.clock, owner="t").tick()
+    async with app.db.reading() as s:
+        kept = (await s.scalars(select(ProcessedUpdate.update_id))).all()
+    assert kept == ["new"]
