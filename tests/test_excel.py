@@ -1,4 +1,4 @@
-"""Roster import and Excel export (storage/excel.py): real files in, real files out."""
+"""Roster import and Excel export (storage/roster_import.py, storage/xlsx_write.py): real files in, real files out."""
 
 from __future__ import annotations
 

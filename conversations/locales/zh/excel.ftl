@@ -1,4 +1,4 @@
-## Excel roster import and export (storage/excel.py).
+## Excel roster import and export (storage/roster_import.py, storage/xlsx_write.py).
 ## Every message says what is wrong and how to fix it. Row messages name the row and the column
 ## (the header as written in the file), so they read well on their own in a chat or in the report sheet.
 
