@@ -7,6 +7,7 @@ file, and message ids are unique across files. A message missing in English fall
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -38,6 +39,12 @@ class Catalog:
 
     def message_ids(self, lang: str) -> set[str]:
         return set(self._bundles[lang]._messages)
+
+    def templates(self, lang: str, prefix: str, placeholders: Iterable[str]) -> dict[str, str]:
+        """The messages starting with `prefix` as str.format templates: each named variable becomes a
+        "{name}" for code that fills it in later (the PDF renderer numbers pages as it draws them)."""
+        args = {name: "{" + name + "}" for name in placeholders}
+        return {key: self.t(lang, key, **args) for key in sorted(self.message_ids(lang)) if key.startswith(prefix)}
 
     def t(self, lang: str, key: str, **args: Any) -> str:
         for candidate in (lang, DEFAULT_LANGUAGE):

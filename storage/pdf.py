@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -86,6 +86,9 @@ class AgreementData:
     body: Sequence[str]  # paragraphs of the agreement text (from the campaign file)
     generated_on: date
     document_id: str  # short reference printed in the footer, to match scans to labs
+    # The printed words, from the message catalogue (`pdf-*`), as str.format templates: the renderer fills
+    # {page}, {document_id}, {year}, {count}, {centre}, {lab_name}, {lab_code}, {date}.
+    labels: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class ReceiptData:
     receipt_no: str
     sections: Sequence[tuple[str, Sequence[tuple[str, str]]]]  # (heading, [(label, value), ...])
     note: Sequence[str]  # closing paragraphs
+    labels: Mapping[str, str]  # as for AgreementData; filled: {page}, {when}, {revision}, {centre}, {receipt_no}
 
 
 # --------------------------------------------------------------------------- fonts
@@ -178,15 +182,14 @@ def _styles(font: str) -> _Styles:
     base = ParagraphStyle("eqa-base", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     return _Styles(
         title=ParagraphStyle("eqa-title", parent=base, fontSize=17, leading=25, alignment=TA_CENTER, spaceAfter=2),
-        reference=ParagraphStyle("eqa-ref", parent=base, fontSize=9, leading=12, alignment=TA_RIGHT,
-                                 textColor=colors.HexColor("#555555")),
+        reference=ParagraphStyle(
+            "eqa-ref", parent=base, fontSize=9, leading=12, alignment=TA_RIGHT, textColor=colors.HexColor("#555555")
+        ),
         heading=ParagraphStyle("eqa-heading", parent=base, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4),
         body=ParagraphStyle("eqa-body", parent=base, fontSize=11, leading=18, firstLineIndent=22, spaceAfter=3),
         cell=ParagraphStyle("eqa-cell", parent=base, fontSize=10.5, leading=15),
-        label=ParagraphStyle("eqa-label", parent=base, fontSize=10.5, leading=15,
-                             textColor=colors.HexColor("#333333")),
-        note=ParagraphStyle("eqa-note", parent=base, fontSize=9.5, leading=15,
-                            textColor=colors.HexColor("#444444")),
+        label=ParagraphStyle("eqa-label", parent=base, fontSize=10.5, leading=15, textColor=colors.HexColor("#333333")),
+        note=ParagraphStyle("eqa-note", parent=base, fontSize=9.5, leading=15, textColor=colors.HexColor("#444444")),
     )
 
 
@@ -203,7 +206,11 @@ _MARGIN_BOTTOM = 24 * mm  # room for the footer reference and QR code
 _FRAME_PADDING = 6  # pt: SimpleDocTemplate's frame pads each side, tables must fit inside
 
 
-def _footer(font: FontChoice, left: str, qr_payload: str | None = None) -> Any:
+def _label(labels: Mapping[str, str], key: str, **values: object) -> str:
+    return labels[key].format(**values)
+
+
+def _footer(font: FontChoice, left: str, page: str, qr_payload: str | None = None) -> Any:
     def draw(canvas: Canvas, doc: Any) -> None:
         canvas.saveState()
         canvas.setFont(font.name, 8)
@@ -211,7 +218,7 @@ def _footer(font: FontChoice, left: str, qr_payload: str | None = None) -> Any:
         width, _ = A4
         y = 12 * mm
         canvas.drawString(_MARGIN_X, y, left)
-        canvas.drawRightString(width - _MARGIN_X - (18 * mm if qr_payload else 0), y, f"第 {doc.page} 页")
+        canvas.drawRightString(width - _MARGIN_X - (18 * mm if qr_payload else 0), y, page.format(page=doc.page))
         canvas.setStrokeColor(colors.HexColor("#BBBBBB"))
         canvas.setLineWidth(0.5)
         canvas.line(_MARGIN_X, y + 4 * mm, width - _MARGIN_X, y + 4 * mm)
@@ -274,9 +281,10 @@ class _SignatureBlock(Flowable):
     DATE_SPACE = 10 * mm
     MIN_HEIGHT = SEAL_HEIGHT + DATE_SPACE + 2 * mm
 
-    def __init__(self, font: FontChoice, frame_height: float) -> None:
+    def __init__(self, font: FontChoice, frame_height: float, labels: Mapping[str, str]) -> None:
         super().__init__()
         self.font = font
+        self.labels = labels
         self.frame_height = frame_height
         self.width = 0.0
         self.height = self.MIN_HEIGHT
@@ -304,12 +312,12 @@ class _SignatureBlock(Flowable):
         # Signature box (left).
         sign_w = 0.44 * w
         c.rect(0, top - self.SIGN_HEIGHT, sign_w, self.SIGN_HEIGHT)
-        c.drawString(3 * mm, top - 7 * mm, "科室负责人签字：")
+        c.drawString(3 * mm, top - 7 * mm, self.labels["pdf-signature"])
         # Seal box (right, larger), with a faint circle showing where to stamp.
         seal_x = 0.5 * w
         seal_w = w - seal_x
         c.rect(seal_x, box_bottom, seal_w, self.SEAL_HEIGHT)
-        c.drawString(seal_x + 3 * mm, top - 7 * mm, "单位公章：")
+        c.drawString(seal_x + 3 * mm, top - 7 * mm, self.labels["pdf-seal"])
         c.setStrokeColor(colors.HexColor("#C8C8C8"))
         c.setLineWidth(0.6)
         c.setDash(3, 3)
@@ -318,16 +326,17 @@ class _SignatureBlock(Flowable):
         c.setDash()
         c.setFillColor(colors.HexColor("#A0A0A0"))
         c.setFont(self.font.name, 8)
-        c.drawCentredString(cx, cy - 1.5 * mm, "请在此处加盖单位公章")
+        c.drawCentredString(cx, cy - 1.5 * mm, self.labels["pdf-seal-hint"])
         # Date line, under both boxes.
         c.setFillColor(colors.black)
         c.setFont(self.font.name, 11)
-        c.drawString(0, date_y + 2 * mm, "签署日期：________ 年 ____ 月 ____ 日")
+        c.drawString(0, date_y + 2 * mm, self.labels["pdf-date-line"])
         c.restoreState()
 
 
 def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> bytes:
     """The lab's pre-filled fee-deferral agreement (A4) to print, sign and stamp."""
+    L = data.labels
     font = font or find_cjk_font()
     st = _styles(font.name)
     out = io.BytesIO()
@@ -341,27 +350,28 @@ def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> 
     width = doc.width - 2 * _FRAME_PADDING
     story: list[Flowable] = [
         _p(data.title, st.title),
-        _p(f"文档编号：{data.document_id}", st.reference),
+        _p(_label(L, "pdf-agreement-reference", document_id=data.document_id), st.reference),
         Spacer(1, 4 * mm),
     ]
     parties = [
-        [_p("甲方：", st.label), _p(data.centre, st.cell)],
-        [_p("乙方：", st.label), _p(data.lab_name, st.cell)],
-        [_p("实验室编码：", st.label), _p(data.lab_code, st.cell)],
+        [_p(L["pdf-party-a"], st.label), _p(data.centre, st.cell)],
+        [_p(L["pdf-party-b"], st.label), _p(data.lab_name, st.cell)],
+        [_p(L["pdf-lab-code"], st.label), _p(data.lab_code, st.cell)],
     ]
     if data.institution:
-        parties.append([_p("单位类型：", st.label), _p(data.institution, st.cell)])
+        parties.append([_p(L["pdf-institution"], st.label), _p(data.institution, st.cell)])
     story.append(_table(parties, [30 * mm, width - 30 * mm], font.name, header=False, grid=False))
 
-    story.append(_p(f"乙方参加 {data.year} 年度室间质量评价的专业（共 {len(data.specialties)} 项）", st.heading))
+    heading = _label(L, "pdf-specialties-heading", year=data.year, count=len(data.specialties))
+    story.append(_p(heading, st.heading))
     # Three specialties per row keeps the whole list short; each name wraps inside its cell.
     per_row = 3
     num_w = 13 * mm
     name_w = width / per_row - num_w
-    rows: list[list[Any]] = [[_p("序号", st.cell), _p("专业", st.cell)] * per_row]
+    rows: list[list[Any]] = [[_p(L["pdf-column-number"], st.cell), _p(L["pdf-column-specialty"], st.cell)] * per_row]
     names = list(data.specialties)
     if not names:
-        rows.append([_p("—", st.cell), _p("（未选择专业）", st.cell)] + [""] * (2 * per_row - 2))
+        rows.append([_p("—", st.cell), _p(L["pdf-no-specialty"], st.cell)] + [""] * (2 * per_row - 2))
     for start in range(0, len(names), per_row):
         row: list[Any] = []
         for i in range(start, start + per_row):
@@ -372,13 +382,14 @@ def render_agreement(data: AgreementData, *, font: FontChoice | None = None) -> 
 
     story.extend(_p(paragraph, st.body) for paragraph in data.body if paragraph.strip())
     story.append(Spacer(1, 2 * mm))
-    story.append(_p(f"甲方：{data.centre}", st.cell))
-    story.append(_p(f"乙方：{data.lab_name}（盖章）", st.cell))
-    story.append(_p(f"生成日期：{data.generated_on.isoformat()}", st.note))
+    story.append(_p(_label(L, "pdf-signed-a", centre=data.centre), st.cell))
+    story.append(_p(_label(L, "pdf-signed-b", lab_name=data.lab_name), st.cell))
+    story.append(_p(_label(L, "pdf-generated-on", date=data.generated_on.isoformat()), st.note))
     story.append(Spacer(1, 2 * mm))
-    story.append(_SignatureBlock(font, doc.height))
+    story.append(_SignatureBlock(font, doc.height, L))
 
-    footer = _footer(font, f"{data.centre} · {data.lab_code} · 文档编号 {data.document_id}", data.document_id)
+    left = _label(L, "pdf-agreement-footer", centre=data.centre, lab_code=data.lab_code, document_id=data.document_id)
+    footer = _footer(font, left, L["pdf-page"], data.document_id)
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()
 
@@ -394,6 +405,7 @@ def _shanghai(moment: datetime) -> datetime:
 
 def render_receipt(data: ReceiptData, *, font: FontChoice | None = None) -> bytes:
     """The receipt for a submission: what was sent, when (Beijing time), which revision."""
+    L = data.labels
     font = font or find_cjk_font()
     st = _styles(font.name)
     out = io.BytesIO()
@@ -409,11 +421,14 @@ def render_receipt(data: ReceiptData, *, font: FontChoice | None = None) -> byte
     when = _shanghai(data.submitted_at).strftime("%Y-%m-%d %H:%M")
     story: list[Flowable] = [_p(data.title, st.title), Spacer(1, 3 * mm)]
     head = [
-        [_p("回执编号", st.label), _p(data.receipt_no, st.cell)],
-        [_p("实验室", st.label), _p(f"{data.lab_code}　{data.lab_name}", st.cell)],
-        [_p("提交时间", st.label), _p(f"{when}（北京时间）", st.cell)],
-        [_p("提交次数", st.label), _p(f"第 {data.revision} 次提交", st.cell)],
-        [_p("发出单位", st.label), _p(data.centre, st.cell)],
+        [_p(L["pdf-receipt-number"], st.label), _p(data.receipt_no, st.cell)],
+        [_p(L["pdf-receipt-lab"], st.label), _p(f"{data.lab_code}　{data.lab_name}", st.cell)],
+        [_p(L["pdf-receipt-time"], st.label), _p(_label(L, "pdf-receipt-time-value", when=when), st.cell)],
+        [
+            _p(L["pdf-receipt-revision"], st.label),
+            _p(_label(L, "pdf-receipt-revision-value", revision=data.revision), st.cell),
+        ],
+        [_p(L["pdf-receipt-issuer"], st.label), _p(data.centre, st.cell)],
     ]
     story.append(_table(head, [label_w, width - label_w], font.name, header=False))
     for heading, fields in data.sections:
@@ -428,6 +443,7 @@ def render_receipt(data: ReceiptData, *, font: FontChoice | None = None) -> byte
     if data.note:
         story.append(Spacer(1, 4 * mm))
         story.extend(_p(paragraph, st.note) for paragraph in data.note if paragraph.strip())
-    footer = _footer(font, f"{data.centre} · 回执编号 {data.receipt_no}")
+    left = _label(L, "pdf-receipt-footer", centre=data.centre, receipt_no=data.receipt_no)
+    footer = _footer(font, left, L["pdf-page"])
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return out.getvalue()

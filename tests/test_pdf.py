@@ -18,6 +18,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from conversations.flows.journey import PDF_PLACEHOLDERS
+from conversations.i18n import catalog
 from storage import pdf as pdfmod
 from storage.images import AGREEMENT_PDF_MARKER, precheck
 from storage.pdf import (
@@ -45,6 +47,10 @@ TITLE = "2025年度室间质量评价活动质评费用缓交协议"
 LAB_NAME = "郑州市第七人民医院检验科"
 
 
+# The printed words as the bot passes them: the Chinese catalogue, placeholders left for the renderer.
+LABELS = catalog().templates("zh", "pdf-", PDF_PLACEHOLDERS)
+
+
 def agreement(**changes: object) -> AgreementData:
     values: dict[str, object] = {
         "centre": "河南省临床检验中心",
@@ -58,6 +64,7 @@ def agreement(**changes: object) -> AgreementData:
         "generated_on": date(2025, 2, 10),
         "document_id": "EQA2025-HN0371-0007",
     }
+    values.setdefault("labels", LABELS)
     values.update(changes)
     return AgreementData(**values)  # type: ignore[arg-type]
 
@@ -81,6 +88,7 @@ def receipt(**changes: object) -> ReceiptData:
         ],
         "note": ["请保存本回执。审核结果将通过本机器人通知。", "如有疑问请致电 0371-67966305。"],
     }
+    values.setdefault("labels", LABELS)
     values.update(changes)
     return ReceiptData(**values)  # type: ignore[arg-type]
 
@@ -308,3 +316,13 @@ def test_find_cjk_font_honours_explicit_path_and_env(monkeypatch: pytest.MonkeyP
     chosen = find_cjk_font()
     assert chosen.path == installed and chosen.embedded
     assert find_cjk_font(installed) == chosen
+
+
+def test_the_printed_words_come_from_the_catalogue(poppler: None, tmp_path: Path) -> None:
+    english = catalog().templates("en", "pdf-", PDF_PLACEHOLDERS)
+    text = squeeze(text_of(render_agreement(agreement(labels=english)), tmp_path))
+    for words in ("Headofdepartment(signature):", "Officialseal:", "Page1", "PartyA:", "Specialties"):
+        assert words in text
+    assert "科室负责人签字：" not in text  # the label; the body may still name the signature
+    text = squeeze(text_of(render_receipt(receipt(labels=english)), tmp_path))
+    assert "Receiptno." in text and "(Beijingtime)" in text and "Page1" in text

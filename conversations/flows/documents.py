@@ -134,6 +134,7 @@ async def send_agreement_pdf(ctx: Ctx) -> None:
         body=c.fees.agreement_body,
         generated_on=ctx.now.astimezone(c.tz).date(),
         document_id=f"{c.id}-{lab.code}",
+        labels=journey.pdf_labels(ctx),
     )
     pdf = await asyncio.to_thread(render_agreement, data)
     key = ctx.services.store.put(pdf)

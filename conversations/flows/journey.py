@@ -27,6 +27,27 @@ async def current_enrollment(ctx: Ctx) -> Enrollment:
     return enr
 
 
+# What the PDF renderer fills in itself (see storage.pdf): passed through the catalogue as "{name}".
+PDF_PLACEHOLDERS = (
+    "page",
+    "document_id",
+    "year",
+    "count",
+    "centre",
+    "lab_name",
+    "lab_code",
+    "date",
+    "when",
+    "revision",
+    "receipt_no",
+)
+
+
+def pdf_labels(ctx: Ctx) -> dict[str, str]:
+    """The words printed on the agreement and the receipt, in the person's language."""
+    return ctx.services.catalog.templates(ctx.lang, "pdf-", PDF_PLACEHOLDERS)
+
+
 def refuse_closed(ctx: Ctx) -> bool:
     """After the deadline nothing changes: say so, what it means, and whom to call."""
     if not ctx.closed:

@@ -10,7 +10,7 @@ from conversations.events import FileOut, SendDocument
 from conversations.flow import Flow, Step, register
 from conversations.flows import journey
 from conversations.flows.home import step_lines
-from conversations.flows.plan import plan_summary
+from conversations.flows.plan import FIELDS, plan_summary
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress
 from storage.models import Lab
@@ -91,14 +91,22 @@ def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
     c = ctx.campaign
     enr = p.enrollment
     tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
-    specialties = [c.specialty_by_code[s].name for s in enr.specialties or [] if s in c.specialty_by_code]
-    invoice, mailing, info = enr.invoice or {}, enr.mailing or {}, enr.lab_info or {}
-    licence = (
-        "本年上传" if p.licence else (f"沿用已上传（有效期至 {lab.licence_valid_to}）" if p.licence_on_file else "")
-    )
+    specialties = [c.specialty_by_code[s].label(ctx.lang) for s in enr.specialties or [] if s in c.specialty_by_code]
+    info, invoice, mailing = enr.lab_info or {}, enr.invoice or {}, enr.mailing or {}
+
+    def fields(section: str, values: dict[str, object]) -> list[tuple[str, str]]:
+        # The same labels as the chat's review screens, so the receipt reads like what the person confirmed.
+        return [(ctx.t(f.label), str(values.get(f.key) or "")) for f in FIELDS[section]]
+
+    licence = ""
+    if p.licence:
+        licence = ctx.t("pdf-receipt-licence-new")
+    elif p.licence_on_file and lab.licence_valid_to:
+        licence = ctx.t("pdf-receipt-licence-kept", until=day(lab.licence_valid_to, ctx.lang))
+    centre = c.centre_en if ctx.lang == "en" else c.centre
     return ReceiptData(
-        centre=c.centre,
-        title=f"{c.title}申报回执",
+        centre=centre,
+        title=ctx.t("pdf-receipt-title", title=c.title_en if ctx.lang == "en" else c.title),
         year=c.year,
         lab_code=lab.code,
         lab_name=lab.name,
@@ -106,36 +114,27 @@ def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
         revision=enr.revision,
         receipt_no=receipt_no,
         sections=[
+            (ctx.t("pdf-receipt-lab-info"), fields("lab_info", info)),
+            (ctx.t("pdf-receipt-invoice"), fields("invoice", invoice)),
+            (ctx.t("pdf-receipt-mailing"), fields("mailing", mailing)),
             (
-                "本室信息",
+                ctx.t("pdf-receipt-specialties", year=c.year, count=len(specialties)),
+                [(ctx.t("pdf-receipt-specialty-list"), join(specialties, ctx.lang))],
+            ),
+            (
+                ctx.t("pdf-receipt-tests", year=c.previous_year, count=len(tests)),
+                [(ctx.t("pdf-receipt-test-list"), join(tests, ctx.lang))],
+            ),
+            (
+                ctx.t("pdf-receipt-documents"),
                 [
-                    ("单位名称", info.get("name", "")),
-                    ("地址", info.get("address", "")),
-                    ("电话", info.get("phone", "")),
-                    ("科室负责人", info.get("head", "")),
+                    (ctx.t("pdf-receipt-agreement"), ctx.t("pdf-receipt-agreement-value", count=len(p.agreement))),
+                    (ctx.t("pdf-receipt-licence"), licence),
                 ],
             ),
-            (
-                "开票信息",
-                [("开票单位名称", invoice.get("title", "")), ("纳税人识别号", invoice.get("taxpayer_id", ""))],
-            ),
-            (
-                "邮寄信息",
-                [
-                    ("收件人", mailing.get("recipient", "")),
-                    ("联系电话", mailing.get("phone", "")),
-                    ("地址", mailing.get("address", "")),
-                    ("邮编", mailing.get("postcode", "")),
-                ],
-            ),
-            (f"{c.year} 年参加专业（{len(specialties)}）", [("专业", "、".join(specialties))]),
-            (f"{c.previous_year} 年已开展项目（{len(tests)}）", [("项目", "、".join(tests))]),
-            ("上传资料", [("缓交协议", f"{len(p.agreement)} 页"), ("执业许可证", licence)]),
         ],
-        note=[
-            "本回执表示申报资料已提交，尚待河南省临床检验中心审核；审核结果将通过本助手通知。",
-            c.fees.note,
-        ],
+        note=[ctx.t("pdf-receipt-note", centre=centre), c.fees.note_en if ctx.lang == "en" else c.fees.note],
+        labels=journey.pdf_labels(ctx),
     )
 
 

@@ -1,0 +1,44 @@
+## The words printed on the generated PDFs. A placeholder in braces such as { $page } is filled in by the
+## PDF renderer when it draws the page (the bot passes the names through).
+
+pdf-page = Page { $page }
+pdf-agreement-reference = Reference: { $document_id }
+pdf-party-a = Party A:
+pdf-party-b = Party B:
+pdf-lab-code = Lab code:
+pdf-institution = Institution type:
+pdf-specialties-heading = Specialties Party B takes part in, { $year } ({ $count } in total)
+pdf-column-number = No.
+pdf-column-specialty = Specialty
+pdf-no-specialty = (none chosen)
+pdf-signed-a = Party A: { $centre }
+pdf-signed-b = Party B: { $lab_name } (seal)
+pdf-generated-on = Generated on: { $date }
+pdf-agreement-footer = { $centre } · { $lab_code } · reference { $document_id }
+pdf-signature = Head of department (signature):
+pdf-seal = Official seal:
+pdf-seal-hint = Stamp the official seal here
+pdf-date-line = Date signed: ________ / ____ / ____
+pdf-receipt-title = { $title } — registration receipt
+pdf-receipt-number = Receipt no.
+pdf-receipt-lab = Laboratory
+pdf-receipt-time = Submitted
+pdf-receipt-time-value = { $when } (Beijing time)
+pdf-receipt-revision = Submission
+pdf-receipt-revision-value = no. { $revision }
+pdf-receipt-issuer = Issued by
+pdf-receipt-footer = { $centre } · receipt { $receipt_no }
+pdf-receipt-lab-info = Lab details
+pdf-receipt-invoice = Invoicing details
+pdf-receipt-mailing = Mailing details
+pdf-receipt-specialties = { $year } specialties ({ $count })
+pdf-receipt-tests = Tests performed in { $year } ({ $count })
+pdf-receipt-documents = Documents
+pdf-receipt-specialty-list = Specialties
+pdf-receipt-test-list = Tests
+pdf-receipt-agreement = Fee-deferral agreement
+pdf-receipt-agreement-value = { $count } file(s)
+pdf-receipt-licence = Practice licence
+pdf-receipt-licence-new = uploaded this year
+pdf-receipt-licence-kept = kept on file (valid until { $until })
+pdf-receipt-note = This receipt shows the registration was submitted; it awaits the review of the { $centre }, whose result you will receive through this assistant.

@@ -1,0 +1,44 @@
+## The words printed on the generated PDFs. A placeholder in braces such as { $page } is filled in by the
+## PDF renderer when it draws the page (the bot passes the names through).
+
+pdf-page = 第 { $page } 页
+pdf-agreement-reference = 文档编号：{ $document_id }
+pdf-party-a = 甲方：
+pdf-party-b = 乙方：
+pdf-lab-code = 实验室编码：
+pdf-institution = 单位类型：
+pdf-specialties-heading = 乙方参加 { $year } 年度室间质量评价的专业（共 { $count } 项）
+pdf-column-number = 序号
+pdf-column-specialty = 专业
+pdf-no-specialty = （未选择专业）
+pdf-signed-a = 甲方：{ $centre }
+pdf-signed-b = 乙方：{ $lab_name }（盖章）
+pdf-generated-on = 生成日期：{ $date }
+pdf-agreement-footer = { $centre } · { $lab_code } · 文档编号 { $document_id }
+pdf-signature = 科室负责人签字：
+pdf-seal = 单位公章：
+pdf-seal-hint = 请在此处加盖单位公章
+pdf-date-line = 签署日期：________ 年 ____ 月 ____ 日
+pdf-receipt-title = { $title }申报回执
+pdf-receipt-number = 回执编号
+pdf-receipt-lab = 实验室
+pdf-receipt-time = 提交时间
+pdf-receipt-time-value = { $when }（北京时间）
+pdf-receipt-revision = 提交次数
+pdf-receipt-revision-value = 第 { $revision } 次提交
+pdf-receipt-issuer = 发出单位
+pdf-receipt-footer = { $centre } · 回执编号 { $receipt_no }
+pdf-receipt-lab-info = 本室信息
+pdf-receipt-invoice = 开票信息
+pdf-receipt-mailing = 邮寄信息
+pdf-receipt-specialties = { $year } 年参加专业（{ $count }）
+pdf-receipt-tests = { $year } 年已开展项目（{ $count }）
+pdf-receipt-documents = 上传资料
+pdf-receipt-specialty-list = 专业
+pdf-receipt-test-list = 项目
+pdf-receipt-agreement = 缓交协议
+pdf-receipt-agreement-value = { $count } 份
+pdf-receipt-licence = 执业许可证
+pdf-receipt-licence-new = 本年上传
+pdf-receipt-licence-kept = 沿用已上传（有效期至 { $until }）
+pdf-receipt-note = 本回执表示申报资料已提交，尚待{ $centre }审核；审核结果将通过本助手通知。
