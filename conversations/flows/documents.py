@@ -134,7 +134,8 @@ async def send_agreement_pdf(ctx: Ctx) -> None:
         body=c.fees.agreement_body,
         generated_on=ctx.now.astimezone(c.tz).date(),
         document_id=f"{c.id}-{lab.code}",
-        labels=journey.pdf_labels(ctx),
+        # The agreement is the centre's Chinese legal text whoever downloads it; the receipt follows the reader.
+        labels=journey.pdf_labels(ctx, "zh"),
     )
     pdf = await asyncio.to_thread(render_agreement, data)
     key = ctx.services.store.put(pdf)

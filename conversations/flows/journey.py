@@ -43,9 +43,9 @@ PDF_PLACEHOLDERS = (
 )
 
 
-def pdf_labels(ctx: Ctx) -> dict[str, str]:
-    """The words printed on the agreement and the receipt, in the person's language."""
-    return ctx.services.catalog.templates(ctx.lang, "pdf-", PDF_PLACEHOLDERS)
+def pdf_labels(ctx: Ctx, lang: str | None = None) -> dict[str, str]:
+    """The words printed on the agreement and the receipt (in the person's language unless told)."""
+    return ctx.services.catalog.templates(lang or ctx.lang, "pdf-", PDF_PLACEHOLDERS)
 
 
 def refuse_closed(ctx: Ctx) -> bool:
