@@ -99,17 +99,12 @@ class Contacts(_Strict):
     tech_support_en: str
     website: str
 
+    # The whole contact paragraph as the notice prints it: the FAQ and every refusal quote it verbatim.
+    notice_text: str
+    notice_text_en: str
+
     def text(self, lang: str) -> str:
-        if lang == "en":
-            return (
-                f"Henan Center for Clinical Laboratory — contacts: {', '.join(self.people)}; "
-                f"phone: {', '.join(self.phones)}; e-mail: {self.email}. Address: {self.address_en}.\n"
-                f"{self.tech_support_en}"
-            )
-        return (
-            f"河南省临床检验中心：联系人：{'、'.join(self.people)}；联系电话：{'、'.join(self.phones)}；"
-            f"电子邮箱：{self.email}。地址：{self.address}。\n{self.tech_support}"
-        )
+        return self.notice_text_en if lang == "en" else self.notice_text
 
 
 class Fees(_Strict):
@@ -143,6 +138,9 @@ class Campaign(_Strict):
     institution_types: tuple[InstitutionType, ...] = Field(min_length=1)
     levels: tuple[Level, ...] = Field(min_length=1)
     min_level_rank: int = 2
+    # Why a lower grade may not take part, in the notice's words.
+    level_reason: str
+    level_reason_en: str
     cities: tuple[str, ...] = Field(min_length=1)
     specialties: tuple[Specialty, ...] = Field(min_length=1)
     mandatory: tuple[MandatoryRule, ...] = ()
@@ -237,12 +235,7 @@ class Campaign(_Strict):
         if kind.needs_level:
             rank = self.level_by_code[level].rank if level in self.level_by_code else 0
             if rank < self.min_level_rank:
-                return (
-                    False,
-                    "全省室间质量评价实验室仅限于我省卫生行政主管部门核发执业资格许可证书的二级及以上合法医疗机构。",
-                    "Only level-2 or higher medical institutions licensed by the provincial health "
-                    "authority may take part.",
-                )
+                return False, self.level_reason, self.level_reason_en
         return True, "", ""
 
 

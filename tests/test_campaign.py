@@ -48,6 +48,8 @@ def test_contacts_are_quoted_exactly() -> None:
         assert "联系人：李书杰、张 愔；联系电话：0371-67966305、0371-66968015" in notice
         assert c.contacts.tech_support.rstrip("。") in notice
         assert c.contacts.address in notice
+        for line in c.contacts.notice_text.splitlines():  # the paragraph the bot quotes, line by line
+            assert line in notice
 
 
 def test_faq_answers_quote_the_notice() -> None:
