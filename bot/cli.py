@@ -66,14 +66,10 @@ async def _demo(database: str | None, fresh: bool) -> int:
     now = app.services.clock.now()
     seeded = await seed_demo(app.db, now)
     console = Console(app)
-    console.print(f"eqa-bot 演示 · {app.campaign.title}")
-    console.print(
-        f"演示时间（固定）：{moment(now, 'zh', app.campaign.tz)}（{app.campaign.timezone}）· 数据库：{url}"
-    )
-    console.print(
-        f"试试绑定：输入 :as new 切换为新用户，再发送 /start {seeded.other_lab_code}_{seeded.other_binding_code}"
-        f"（{seeded.other_lab_code} 洛阳市中心血站的一次性绑定码）"
-    )
+    t = console.t
+    console.print(t("con-banner", title=app.campaign.title))
+    console.print(t("con-clock", now=moment(now, "zh", app.campaign.tz), zone=app.campaign.timezone, database=url))
+    console.print(t("con-try-binding", lab=seeded.other_lab_code, code=seeded.other_binding_code))
     try:
         await console.run()
     finally:

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
-from bot.demo_seed import GUEST_USER, LAB_USER, PLATFORM, REVIEW_CHAT, REVIEWER_USER
+from bot.demo_seed import (
+    GUEST_NAME,
+    GUEST_USER,
+    LAB_NAME,
+    LAB_USER,
+    PLATFORM,
+    REVIEW_CHAT,
+    REVIEWER_NAME,
+    REVIEWER_USER,
+)
 from conversations.events import (
     Button,
     Edit,
@@ -57,18 +66,10 @@ class _Chat:
 
 
 PERSONAS = {
-    "lab": Persona("lab", LAB_USER, LAB_USER, "王检验", "实验室联系人（已绑定 HN0001）"),
-    "reviewer": Persona("reviewer", REVIEWER_USER, REVIEW_CHAT, "李审核", "中心审核员（审核群）", "group"),
-    "new": Persona("new", GUEST_USER, GUEST_USER, "新用户", "未绑定的新用户"),
+    "lab": Persona("lab", LAB_USER, LAB_USER, LAB_NAME, "con-persona-lab"),
+    "reviewer": Persona("reviewer", REVIEWER_USER, REVIEW_CHAT, REVIEWER_NAME, "con-persona-reviewer", "group"),
+    "new": Persona("new", GUEST_USER, GUEST_USER, GUEST_NAME, "con-persona-new"),
 }
-
-HELP = """\
-  输入文字聊天；输入数字按按钮；/help 查看机器人命令
-  :photo 路径   以照片发送图片       :file 路径   以文件发送（PDF、图片）
-  :album 路径1 路径2 …   一次发送多张照片（相册）
-  :as lab | reviewer | new   切换身份（实验室联系人 / 审核员 / 新用户）
-  :help 本说明   :quit 退出"""
-
 
 class Console:
     def __init__(self, app: App, *, out: TextIO = sys.stdout, downloads: Path | None = None) -> None:
@@ -87,9 +88,13 @@ class Console:
     def print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
+    def t(self, key: str, **args: object) -> str:
+        """The console's own words (the chat itself is in each persona's language)."""
+        return self.app.services.catalog.t("zh", key, **args)
+
     # -- input -------------------------------------------------------------------------------------------
     async def run(self, lines: TextIO = sys.stdin) -> None:
-        self.print(HELP)
+        self.print(self.t("con-help"))
         self._announce()
         while True:
             self.out.write(f"\n{self.persona.name}> ")
@@ -135,7 +140,7 @@ class Console:
         if verb in (":quit", ":q", ":exit"):
             return False
         if verb == ":help":
-            self.print(HELP)
+            self.print(self.t("con-help"))
         elif verb == ":as" and args and args[0] in PERSONAS:
             self.persona = PERSONAS[args[0]]
             self._announce()
@@ -143,7 +148,7 @@ class Console:
             paths = [Path(a).expanduser() for a in args]
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
-                self.print(f"  （找不到文件 {'、'.join(missing)}）")
+                self.print("  " + self.t("con-file-missing", paths=", ".join(missing)))
                 return True
             group = f"album-{next(self._updates)}" if verb == ":album" and len(paths) > 1 else None
             for path in paths if group else paths[:1]:
@@ -155,7 +160,7 @@ class Console:
                 for outcome in await self.app.core.flush_albums(force=True):
                     await self._deliver(outcome)
         else:
-            self.print("  （看不懂这个控制命令，输入 :help 查看说明）")
+            self.print("  " + self.t("con-unknown"))
         return True
 
     def _event(self, kind: str, **kw: object) -> Inbound:
@@ -202,28 +207,29 @@ class Console:
         else:
             chat.unread.append(rendered)
             owner = next((p for p in PERSONAS.values() if p.chat_id == chat_id), None)
-            who = f"{owner.title}，:as {owner.key} 查看" if owner else chat_id
-            self.print(f"  📨 有一条新消息发给 {who}")
+            if owner:
+                self.print("  " + self.t("con-waiting", title=self.t(owner.title), key=owner.key))
+            else:
+                self.print("  " + self.t("con-waiting-chat", chat=chat_id))
 
     def _render(self, action: Outbound, chat: _Chat) -> str:
         if isinstance(action, Edit):
             for m in chat.messages:
                 if m.message_id == action.message_id:
                     m.text, m.buttons = action.text, action.buttons
-            return self._box("助手（更新）", action.text, action.buttons)
+            return self._box(self.t("con-bot-edited"), action.text, action.buttons)
         if isinstance(action, Reply):
             chat.messages.append(_Message(str(next(self._messages)), action.text, action.buttons))
-            return self._box("助手", action.text, action.buttons)
+            return self._box(self.t("con-bot"), action.text, action.buttons)
         if isinstance(action, SendDocument | SendPhoto):
             saved = self._save(
                 action.file.filename,
                 action.file.data or self.app.services.store.get(action.file.stored or ""),
             )
             chat.messages.append(_Message(str(next(self._messages)), action.caption, action.buttons))
-            body = f"📎 {action.file.filename}（已保存到 {saved}）" + (
-                f"\n{action.caption}" if action.caption else ""
-            )
-            return self._box("助手", body, action.buttons)
+            body = self.t("con-saved", file=action.file.filename, path=str(saved))
+            body += f"\n{action.caption}" if action.caption else ""
+            return self._box(self.t("con-bot"), body, action.buttons)
         if isinstance(action, SendAlbum):
             names = []
             for item in action.items:
@@ -236,7 +242,7 @@ class Console:
                     )
                 )
             return self._box(
-                "助手",
+                self.t("con-bot"),
                 "🖼 "
                 + "\n🖼 ".join(names)
                 + (f"\n{action.items[0].caption}" if action.items[0].caption else ""),
@@ -265,7 +271,7 @@ class Console:
 
     def _announce(self) -> None:
         p = self.persona
-        self.print(f"\n=== 现在的身份：{p.name}，{p.title} ===")
+        self.print("\n" + self.t("con-now-as", name=p.name, title=self.t(p.title)))
         chat = self.chats.get(p.chat_id)
         if chat and chat.unread:
             for text in chat.unread:

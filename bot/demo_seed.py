@@ -16,6 +16,8 @@ REVIEWER_USER = "demo-reviewer"
 GUEST_USER = "demo-guest"
 REVIEW_CHAT = "demo-review-desk"
 PLATFORM = "console"
+# The demo's people (sample data, like the labs below).
+LAB_NAME, REVIEWER_NAME, GUEST_NAME = "王检验", "李审核", "新用户"
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ async def seed_demo(db: Database, now: datetime) -> Seeded:
                     platform=PLATFORM,
                     user_id=LAB_USER,
                     chat_id=LAB_USER,
-                    name="王检验",
+                    name=LAB_NAME,
                     mobile="13800138000",
                 )
             )
