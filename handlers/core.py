@@ -21,7 +21,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from conversations.context import Actor, ChatState, Ctx, Services, stamp_nonce
 from conversations.events import Inbound, Outcome, Reply, Toast, retarget, to_payload
 from conversations.i18n import DEFAULT_LANGUAGE, normalise_language
-from handlers import admin, admin_codes, broadcasts, commands, faq, review_desk, routing, signals  # noqa: F401 - register
+from handlers import (  # noqa: F401 - register
+    admin,
+    admin_codes,
+    broadcasts,
+    commands,
+    faq,
+    review_alerts,
+    review_desk,
+    review_returns,
+    routing,
+    signals,
+)
 from handlers.roles import resolve_actor
 from storage.db import Database
 from storage.models import AlbumItem, OutboxMessage, utcnow

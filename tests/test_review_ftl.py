@@ -10,7 +10,7 @@ from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast, parse
 from fluent.syntax.visitor import Visitor
 
-from handlers.review_desk import APPLICATION_REASONS, ENROLLMENT_REASONS
+from handlers.review_cards import APPLICATION_REASONS, ENROLLMENT_REASONS
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "conversations" / "locales"
