@@ -14,7 +14,10 @@ from handlers.review_cards import APPLICATION_REASONS, ENROLLMENT_REASONS
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "conversations" / "locales"
-SOURCES = [ROOT / "handlers" / "review_desk.py", ROOT / "handlers" / "admin.py"]
+SOURCES = [
+    *(ROOT / "handlers" / f"review_{m}.py" for m in ("cards", "alerts", "decisions", "returns", "desk")),
+    ROOT / "handlers" / "admin.py",
+]
 
 
 class _Variables(Visitor):
