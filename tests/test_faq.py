@@ -25,8 +25,6 @@ VOTE_UP, VOTE_DOWN = "👍 有帮助", "👎 没帮助"
 
 
 def notice_contact_lines() -> list[str]:
-    if not NOTICE.exists():
-        pytest.skip("the notice is not beside this checkout")
     lines = [line.strip() for line in NOTICE.read_text(encoding="utf-8").splitlines()]
     found = [line for line in lines if line.startswith(("河南省临床检验中心：联系人", "标源 BIQAS"))]
     assert len(found) == 2
