@@ -185,13 +185,17 @@ def _mandatory(ctx: Ctx, lab: Lab) -> dict[str, str]:
     }
 
 
-async def show_specialties(ctx: Ctx) -> None:
-    if await _guard(ctx):
-        return
+async def _enrollment_and_mandatory(ctx: Ctx) -> tuple[Enrollment, dict[str, str]]:
     enr = await journey.current_enrollment(ctx)
     lab = await ctx.session.get(Lab, enr.lab_id)
     assert lab is not None
-    mandatory = _mandatory(ctx, lab)
+    return enr, _mandatory(ctx, lab)
+
+
+async def show_specialties(ctx: Ctx) -> None:
+    if await _guard(ctx):
+        return
+    enr, mandatory = await _enrollment_and_mandatory(ctx)
     if not enr.specialties and not ctx.state.data.get("spec_init"):
         # Start from what the lab must take and what it did last year; it only corrects.
         done_last_year = {key.split(".", 1)[0] for key in enr.last_year_tests or []}
@@ -221,10 +225,7 @@ async def show_specialties(ctx: Ctx) -> None:
 async def on_specialties_button(ctx: Ctx, action: str, arg: str) -> None:
     if await _guard(ctx):
         return
-    enr = await journey.current_enrollment(ctx)
-    lab = await ctx.session.get(Lab, enr.lab_id)
-    assert lab is not None
-    mandatory = _mandatory(ctx, lab)
+    enr, mandatory = await _enrollment_and_mandatory(ctx)
     if action == "next":
         if not enr.specialties:
             ctx.toast(ctx.t("plan-none-chosen"), alert=True)
