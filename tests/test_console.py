@@ -48,3 +48,21 @@ def test_demo_personas_and_binding(tmp_path: Path) -> None:
     assert "绑定成功！您现在是 洛阳市中心血站（HN0002）的联系人" in out
     assert "=== 现在的身份：李审核" in out and "/queue" in out
     assert "看不懂这个控制命令" in out
+
+
+def test_run_without_a_token_says_so_and_fails(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr and "eqa-bot demo" in result.stderr
+
+
+def test_migrate_creates_the_schema(tmp_path: Path) -> None:
+    env = {**os.environ, "EQA_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite3'}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "migrate"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "newest schema" in result.stdout and (tmp_path / "m.sqlite3").exists()
