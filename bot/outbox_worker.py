@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Blocked, Gate, Rejected, RetryAfter, Sender, Transient
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from bot.runner import Runner
 
 log = logging.getLogger(__name__)
+DEAD_CHECK_EVERY = 5.0  # seconds between looks for rows held by dead processes of this machine
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,43 @@ class WorkerConfig:
 
 def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _dead_here(claimant: str) -> bool:
+    """A claim made by a process of this machine that no longer exists ("host:pid:…", "fast-path:host:pid").
+    Claims from other machines, or from processes still alive, wait for their lease as usual."""
+    parts = claimant.split(":")
+    if socket.gethostname()[:32] not in parts:
+        return False
+    pid = next((int(p) for p in parts[parts.index(socket.gethostname()[:32]) + 1 :] if p.isdigit()), None)
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+async def release_dead_claims(db: Database, now: datetime) -> list[str]:
+    """Rows held by a process of this machine that died (SIGKILL, a crash) are taken back at once instead
+    of after the lease: the never-sent ones go back to the queue, and the ones that were on the wire are
+    settled as unconfirmed (never resent, as after a lease). A replacement process calls this on start."""
+    async with db.transaction() as s:
+        dead = [c for c in await repo.claimants(s) if _dead_here(c)]
+        for claimant in dead:
+            await repo.release(s, claimant, now)
+            await s.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.claimed_by == claimant, OutboxMessage.status == "sending")
+                .values(status="unconfirmed", last_error="process died while sending; not resent to avoid a duplicate")
+                .execution_options(synchronize_session=False)
+            )
+    if dead:
+        log.warning("outbox: took back the rows of dead processes %s", ", ".join(dead))
+    return dead
 
 
 def is_group(chat_id: str) -> bool:
@@ -98,6 +137,7 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._progress: dict[int, _Progress] = {}
         self._last_housekeeping = 0.0
+        self._last_dead_check = -DEAD_CHECK_EVERY
         self.sent = 0  # rows this worker delivered (for logs and benchmarks)
 
     # -- running ------------------------------------------------------------------------------------------
@@ -247,6 +287,9 @@ class OutboxWorker:
     async def housekeeping(self, *, force: bool = False) -> None:
         self._last_housekeeping = time.monotonic()
         now = self.clock()
+        if force or time.monotonic() - self._last_dead_check >= DEAD_CHECK_EVERY:
+            self._last_dead_check = time.monotonic()
+            await release_dead_claims(self.db, now)
         async with self.db.transaction() as s:
             await self._record(s)
             lost = await repo.settle_abandoned(s, now, self.config.lease)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import update
 
 from bot.delivery import Blocked, DeliveryError, Gate, Rejected, RetryAfter, Sender, Transient
+from bot.outbox_worker import release_dead_claims
 from bot.telegram_common import Conflict, Unauthorized, chat_key, is_group, is_stale_query
 from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload, retarget
 from handlers.core import Core
@@ -54,7 +56,8 @@ class Runner:
         self.gate = gate
         self.platform = sender.platform
         self.marks = SentMarks(core)
-        self.claimant = f"fast-path:{os.getpid()}"
+        # Host and pid in the name: a replacement process can tell this one's claims from a live one's.
+        self.claimant = f"fast-path:{socket.gethostname()[:32]}:{os.getpid()}"
 
     async def handle(self, event: Inbound) -> Outcome:
         """`core.handle` until it commits. The core turns a bug into an apology itself; what escapes it is
@@ -185,6 +188,7 @@ class Runner:
     async def deliver_pending(self, *, batch: int = 100) -> int:
         """Rows an earlier run left unsent (a crash between commit and delivery), oldest first. Each is
         claimed first, so an outbox worker running beside us cannot send it too."""
+        await release_dead_claims(self.core.db, utcnow())
         done = 0
         seen: set[int] = set()
         while True:

@@ -276,3 +276,36 @@ async def test_the_pacer_never_puts_more_than_cap_sends_in_a_window() -> None:
     assert gaps[len(gaps) // 2] >= 0.9 * 0.021  # evenly spaced, not front-loaded within each window
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate >= 0.8 * 10 / 0.21  # still close to the limit
+
+
+async def test_rows_held_by_a_dead_process_of_this_machine_are_taken_back_at_once(app: App) -> None:
+    import os
+    import socket
+    import subprocess
+
+    from bot.outbox_worker import release_dead_claims
+    from storage.models import OutboxMessage
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that has just ended
+    host = socket.gethostname()[:32]
+    now = utcnow()
+    async with app.db.transaction() as s:
+        for status, claimant in (
+            ("claimed", f"fast-path:{host}:{gone.pid}"),  # a reply a killed fast path never sent
+            ("sending", f"{host}:{gone.pid}:abc123"),  # a broadcast row that was on the wire
+            ("claimed", f"{host}:{os.getpid()}:live00"),  # ours, alive
+            ("claimed", f"fast-path:elsewhere:{gone.pid}"),  # another machine: its lease decides
+        ):
+            s.add(OutboxMessage(platform="test", chat_id="c", payload={}, status=status, claimed_by=claimant,
+                                claimed_at=now))
+    dead = await release_dead_claims(app.db, now)
+    assert sorted(dead) == sorted([f"fast-path:{host}:{gone.pid}", f"{host}:{gone.pid}:abc123"])
+    async with app.db.reading() as s:
+        rows = (await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [(r.status, r.claimed_by) for r in rows] == [
+        ("pending", None),
+        ("unconfirmed", f"{host}:{gone.pid}:abc123"),
+        ("claimed", f"{host}:{os.getpid()}:live00"),
+        ("claimed", f"fast-path:elsewhere:{gone.pid}"),
+    ]

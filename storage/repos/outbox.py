@@ -262,6 +262,16 @@ async def release(session: AsyncSession, worker: str, now: datetime) -> int:
     return result.rowcount or 0
 
 
+async def claimants(session: AsyncSession) -> list[str]:
+    """Who holds rows right now (claimed, or on the wire)."""
+    rows = await session.scalars(
+        select(OutboxMessage.claimed_by)
+        .where(OutboxMessage.status.in_(("claimed", "sending")), OutboxMessage.claimed_by.is_not(None))
+        .distinct()
+    )
+    return [r for r in rows.all() if r]
+
+
 async def settle_abandoned(session: AsyncSession, now: datetime, lease: timedelta) -> list[int]:
     """Rows a dead worker had on the wire: never sent again (that could double them); recorded as
     `unconfirmed`. Returns their broadcast ids, so their broadcasts can be finished."""
