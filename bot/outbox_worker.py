@@ -50,7 +50,9 @@ DEAD_CHECK_EVERY = 5.0  # seconds between looks for rows held by dead processes 
 class WorkerConfig:
     batch: int = 100  # rows claimed at once
     lease: timedelta = timedelta(seconds=60)  # longer than any single request may take
-    leftover_after: timedelta = timedelta(seconds=60)  # a reply the transport did not deliver by then
+    # A reply row pending this long was given back by a transport (or written by no transport's fast path):
+    # the fast path writes its rows claimed, so a short wait is enough to never race it.
+    leftover_after: timedelta = timedelta(seconds=5)
     poll: float = 1.0  # seconds between looks at an empty queue
     concurrency: int = 32  # requests in flight
     max_attempts: int = 6

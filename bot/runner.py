@@ -33,7 +33,7 @@ from bot.delivery import Blocked, DeliveryError, Gate, Rejected, RetryAfter, Sen
 from bot.outbox_worker import release_dead_claims
 from bot.telegram_common import Conflict, Unauthorized, chat_key, is_group, is_stale_query
 from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload, retarget
-from handlers.core import Core
+from handlers.core import ALBUM_QUIET, Core
 from storage.models import OutboxMessage, utcnow
 from storage.repos import outbox as outbox_repo
 
@@ -43,9 +43,11 @@ log = logging.getLogger(__name__)
 MAX_RATE_RETRIES = 8
 # When a transient error leaves a row pending, the outbox worker should not try before this.
 TRANSIENT_BACKOFF = timedelta(seconds=15)
-# The outbox worker takes over replies still pending a minute after they were written
-# (WorkerConfig.leftover_after); the fast path stops well before, so a message is never sent by both.
+# Reply rows are written claimed by this fast path; a claim older than the outbox lease (60 s) is taken
+# over by an outbox worker, so the fast path gives back what it has not sent well before that.
 HANDOFF_AFTER = 40.0
+# Given back to the outbox worker: pending again, nobody's claim.
+RELEASED: dict[str, Any] = {"status": "pending", "claimed_by": None, "claimed_at": None}
 
 
 # -- one update: handle, answer, deliver ------------------------------------------------------------------
@@ -65,7 +67,7 @@ class Runner:
         delay = 0.5
         while True:
             try:
-                return await self.core.handle(event)
+                return await self.core.handle(event, claimant=self.claimant)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -98,12 +100,13 @@ class Runner:
         stopped: set[str] = set()  # chats where something failed: keep their order, send nothing more
         started = time.monotonic()
         try:
-            for outbox_id, action in deliveries:
+            for index, (outbox_id, action) in enumerate(deliveries):
                 chat = str(getattr(action, "chat_id", "") or "")
                 if chat in stopped or getattr(action, "platform", None) not in (None, self.platform):
                     continue  # another platform's row waits in the outbox for that platform's worker
                 if time.monotonic() - started > HANDOFF_AFTER:
                     log.info("update %s: rows from %s on left to the outbox worker", update_id, outbox_id)
+                    await self._release([i for i, _ in deliveries[index:]])
                     break
                 try:
                     result = await self._send(action, chat, chat == reply_chat, sent, results)
@@ -125,12 +128,16 @@ class Runner:
                         last_error=str(exc)[:500],
                         attempts=OutboxMessage.attempts + 1,
                         next_attempt_at=utcnow() + TRANSIENT_BACKOFF,
+                        **RELEASED,
                     )
                 except Exception as exc:
                     stopped.add(chat)
                     log.exception("update %s: sending outbox row %s failed", update_id, outbox_id)
                     await self._set(
-                        [outbox_id], last_error=repr(exc)[:500], next_attempt_at=utcnow() + TRANSIENT_BACKOFF
+                        [outbox_id],
+                        last_error=repr(exc)[:500],
+                        next_attempt_at=utcnow() + TRANSIENT_BACKOFF,
+                        **RELEASED,
                     )
                 else:
                     sent.append(outbox_id)
@@ -170,6 +177,24 @@ class Runner:
                 await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(**values))
         except Exception:
             log.exception("could not record the delivery state of outbox rows %s", list(ids))
+
+    async def _release(self, ids: Sequence[int]) -> None:
+        """Give rows this fast path still holds back to the outbox worker."""
+        if not ids:
+            return
+        try:
+            async with self.core.db.transaction() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(list(ids)),
+                        OutboxMessage.status == "claimed",
+                        OutboxMessage.claimed_by == self.claimant,
+                    )
+                    .values(**RELEASED)
+                )
+        except Exception:
+            log.exception("could not give outbox rows %s back to the outbox worker", list(ids))
 
     async def _blocked(self, ids: Sequence[int], chat: str, error: str) -> None:
         try:
@@ -222,7 +247,7 @@ async def flush_albums_forever(runner: Runner, *, every: float = 0.5, quiet: tim
     database, and an album is handled once, by whichever process gets there first)."""
     while True:
         try:
-            outcomes = await (runner.core.flush_albums(quiet_for=quiet) if quiet else runner.core.flush_albums())
+            outcomes = await runner.core.flush_albums(quiet_for=quiet or ALBUM_QUIET, claimant=runner.claimant)
         except asyncio.CancelledError:
             raise
         except Exception:

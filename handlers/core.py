@@ -60,22 +60,29 @@ class Core:
         self.db = db
         self.services = services
 
-    async def handle(self, event: Inbound, *, after: AfterHook | None = None) -> Outcome:
+    async def handle(
+        self, event: Inbound, *, after: AfterHook | None = None, claimant: str | None = None
+    ) -> Outcome:
+        """Handle one event. A transport that delivers the replies itself names itself as `claimant`: the
+        reply rows are then written already claimed by it, so no outbox worker can send them too, and should
+        it die they are taken back (at once on this machine, after the lease elsewhere)."""
         prepared = await self._prefetch(event)
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                return await self._handle_once(event, prepared, after)
+                return await self._handle_once(event, prepared, after, claimant)
             except (StaleDataError, IntegrityError) as exc:
                 if attempt == _ATTEMPTS:
                     log.exception("update %s: conflict persisted after %d attempts", event.update_id, attempt)
-                    return await self._apologise(event)
+                    return await self._apologise(event, claimant)
                 log.info("update %s: concurrent change (%s), retrying", event.update_id, type(exc).__name__)
             except Exception:
                 log.exception("update %s: handler failed", event.update_id)
-                return await self._apologise(event)
+                return await self._apologise(event, claimant)
         raise AssertionError("unreachable")
 
-    async def _handle_once(self, event: Inbound, prepared: _Prepared, after: AfterHook | None) -> Outcome:
+    async def _handle_once(
+        self, event: Inbound, prepared: _Prepared, after: AfterHook | None, claimant: str | None
+    ) -> Outcome:
         async with self.db.transaction() as session:
             if not await claim_update(session, event.platform, event.update_id, event.chat_id):
                 log.info("update %s: duplicate, ignored", event.update_id)
@@ -103,15 +110,16 @@ class Core:
                     dict(state.data),
                     state.nonce,
                 )
-            return await self._persist(ctx)
+            return await self._persist(ctx, claimant)
 
-    async def _persist(self, ctx: Ctx) -> Outcome:
+    async def _persist(self, ctx: Ctx, claimant: str | None = None) -> Outcome:
         """Queue every outgoing action in the outbox, within the event's transaction."""
         ev = ctx.event
         outcome = Outcome()
         if ev.kind == "button" and ev.callback_id and not ctx.answered:
             ctx.toast()
         rows: list[tuple[OutboxMessage, object]] = []
+        now = utcnow()
         for action in ctx.out:
             if isinstance(action, Toast):
                 outcome.toasts.append(action)
@@ -119,12 +127,15 @@ class Core:
             if getattr(action, "chat_id", None) is None:
                 action = stamp_nonce(action, ctx.state.nonce)
             action = retarget(action, platform=ev.platform, chat_id=ev.chat_id)
+            mine = claimant is not None and action.platform == ev.platform  # type: ignore[union-attr]
             row = OutboxMessage(
                 platform=action.platform,  # type: ignore[union-attr]
                 chat_id=action.chat_id,  # type: ignore[union-attr]
                 payload=to_payload(action),
-                status="pending",
-                next_attempt_at=utcnow(),
+                status="claimed" if mine else "pending",
+                claimed_by=claimant if mine else None,
+                claimed_at=now if mine else None,
+                next_attempt_at=now,
             )
             ctx.session.add(row)
             rows.append((row, action))
@@ -151,7 +162,7 @@ class Core:
             return _Prepared(too_big=True)
         return _Prepared(data=data)
 
-    async def _apologise(self, event: Inbound) -> Outcome:
+    async def _apologise(self, event: Inbound, claimant: str | None = None) -> Outcome:
         """A bug must not turn into silence or a redelivery loop: mark the update handled, say sorry."""
         from conversations.i18n import catalog
 
@@ -162,7 +173,14 @@ class Core:
             lang = person.language or DEFAULT_LANGUAGE
             text = catalog().t(lang, "error-internal")
             reply = Reply(text, chat_id=event.chat_id, platform=event.platform)
-            row = OutboxMessage(platform=event.platform, chat_id=event.chat_id, payload=to_payload(reply))
+            row = OutboxMessage(
+                platform=event.platform,
+                chat_id=event.chat_id,
+                payload=to_payload(reply),
+                status="claimed" if claimant else "pending",
+                claimed_by=claimant,
+                claimed_at=utcnow() if claimant else None,
+            )
             session.add(row)
             await session.flush()
             outcome = Outcome(deliveries=[(row.id, reply)])
@@ -170,7 +188,9 @@ class Core:
                 outcome.toasts.append(Toast(event.callback_id))
             return outcome
 
-    async def flush_albums(self, *, quiet_for: timedelta = ALBUM_QUIET, force: bool = False) -> list[Outcome]:
+    async def flush_albums(
+        self, *, quiet_for: timedelta = ALBUM_QUIET, force: bool = False, claimant: str | None = None
+    ) -> list[Outcome]:
         """Hand over the albums no part has joined for `quiet_for` (or all, with `force`): each becomes one
         "album" event, handled (and its parts removed) in one transaction like any other event."""
         cutoff = utcnow() - quiet_for
@@ -182,9 +202,9 @@ class Core:
                     .having(true() if force else func.max(AlbumItem.received_at) <= cutoff)
                 )
             ).all()
-        return [await self.handle_album(platform, group) for platform, group in groups]
+        return [await self.handle_album(platform, group, claimant) for platform, group in groups]
 
-    async def handle_album(self, platform: str, group: str) -> Outcome:
+    async def handle_album(self, platform: str, group: str, claimant: str | None = None) -> Outcome:
         async with self.db.reading() as session:
             rows = list(
                 await session.scalars(
@@ -208,7 +228,7 @@ class Core:
         async def remove_parts(session: AsyncSession) -> None:
             await session.execute(delete(AlbumItem).where(AlbumItem.id.in_(ids)))
 
-        return await self.handle(event, after=remove_parts)
+        return await self.handle(event, after=remove_parts, claimant=claimant)
 
     async def mark_sent(self, outbox_ids: Sequence[int], results: Sequence[dict[str, object] | None] = ()) -> None:
         if not outbox_ids:

@@ -169,3 +169,15 @@ async def test_garbage_button_data(contact: Person) -> None:
 async def test_cancel_when_nothing_in_progress(contact: Person) -> None:
     out = await contact.send("/cancel")
     assert "当前没有进行中的操作" in texts(out)
+
+
+async def test_a_transport_that_delivers_itself_gets_its_rows_already_claimed(contact: Person, app: App) -> None:
+    event = contact.event("command", text="/status", command="status")
+    outcome = await app.core.handle(event, claimant="fast-path:here:1")
+    async with app.db.reading() as s:
+        rows = (await s.scalars(select(OutboxMessage))).all()
+    assert [(r.id, r.status, r.claimed_by) for r in rows] == [(outcome.deliveries[0][0], "claimed", "fast-path:here:1")]
+    # Without a claimant (console, tests) the rows wait as pending for whoever delivers them.
+    await contact.send("/status")
+    async with app.db.reading() as s:
+        assert (await s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id))).all() == ["claimed", "sent"]
