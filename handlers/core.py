@@ -164,14 +164,12 @@ class Core:
 
     async def _apologise(self, event: Inbound, claimant: str | None = None) -> Outcome:
         """A bug must not turn into silence or a redelivery loop: mark the update handled, say sorry."""
-        from conversations.i18n import catalog
-
         async with self.db.transaction() as session:
             if not await claim_update(session, event.platform, event.update_id, event.chat_id):
                 return Outcome(duplicate=True)
             person = await profile(session, event.platform, event.user_id)
             lang = person.language or DEFAULT_LANGUAGE
-            text = catalog().t(lang, "error-internal")
+            text = self.services.catalog.t(lang, "error-internal")
             reply = Reply(text, chat_id=event.chat_id, platform=event.platform)
             row = OutboxMessage(
                 platform=event.platform,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -181,3 +182,18 @@ async def test_a_transport_that_delivers_itself_gets_its_rows_already_claimed(co
     await contact.send("/status")
     async with app.db.reading() as s:
         assert (await s.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id))).all() == ["claimed", "sent"]
+
+
+async def test_a_failing_handler_apologises_and_the_update_is_not_retried(
+    contact: Person, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handlers import routing
+
+    async def broken(ctx: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(routing.COMMANDS, "status", routing.Command(broken))
+    event = contact.event("command", text="/status", command="status", update_id="boom-1")
+    out = await contact.handle(event)
+    assert "抱歉，刚才处理出错了" in texts(out)
+    assert await contact.handle(event) == []  # a redelivery of the same update changes nothing
