@@ -1,6 +1,6 @@
 """`python -m bench` runs every benchmark module; `python -m bench NAME [args…]` runs one.
 
-A benchmark is a module `bench/NAME.py` with `main(argv: list[str]) -> int`.
+A benchmark is a module `bench/NAME.py` with `main(argv: list[str]) -> int`: broadcast, faq, pdf, throughput.
 """
 
 from __future__ import annotations

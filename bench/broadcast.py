@@ -6,7 +6,7 @@
 Two runs, each on a fresh SQLite database and a fresh fake server (`tests.fake_telegram`, rate limits on:
 30 msg/s overall and 1 msg/s per chat, times `--scale` to keep the run short — the ratio is what counts):
 
-1. clean: one sending process (`bot.outbox_worker` with the real transport's `Sender` and the shared `Gate`)
+1. clean: one sending process (`bot.delivery.worker` with the real transport's `Sender` and the shared `Gate`)
    delivers one broadcast to every recipient;
 2. crash: the sending process is killed with SIGKILL half-way, a new one is started and finishes.
 
@@ -41,7 +41,7 @@ async def _child(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from bot.delivery import Gate
-    from bot.outbox_worker import OutboxWorker, WorkerConfig
+    from bot.delivery.worker import OutboxWorker, WorkerConfig
     from bot.serve import make_transport
     from bot.settings import Settings
     from storage.db import Database

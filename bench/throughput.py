@@ -14,7 +14,10 @@ updates, aiogram's Dispatcher). eqa-bot's ratio is given to each.
 Latency runs from the moment the fake server makes the update available to the moment it receives the
 bot's reply (both clocks are the fake server's).
 
-    python -m bench throughput [--contacts 50] [--rate 50] [--seconds 10] [--transports ptb,aiogram]
+The WeChat transport (`--transports ptb,aiogram,wechat`) is measured in safe mode against a bare aiohttp
+endpoint doing the same signature check and decryption (bench/_wechat.py).
+
+    python -m bench throughput [--contacts 50] [--rate 50] [--seconds 10] [--transports ptb,aiogram,wechat]
                                [--echoes loop,framework] [--gate-rate 1000]
 """
 
@@ -178,6 +181,10 @@ async def serve_echo_aiogram(root: str, token: str) -> None:
 
 
 def child(argv: list[str]) -> int:
+    if argv[1] == "wechat":  # kind, "wechat", api root, app id, app secret, gate rate
+        from bench._wechat import child as wechat_child
+
+        return wechat_child(argv[0], argv[2], argv[3], argv[4], float(argv[5]))
     kind, transport, root, token, gate_rate = argv[0], argv[1], argv[2], argv[3], float(argv[4])
     import logging
 
@@ -366,6 +373,11 @@ def report(rows: dict[str, dict[str, tuple[Result, Result]]], args: argparse.Nam
 async def amain(args: argparse.Namespace) -> int:
     rows: dict[str, dict[str, tuple[Result, Result]]] = {}
     for transport in args.transports:
+        if transport == "wechat":  # the official account, next to a bare aiohttp endpoint (bench/_wechat.py)
+            from bench._wechat import rows as wechat_rows
+
+            rows[transport] = await wechat_rows(args)
+            continue
         rows[transport] = {"bot": await run_one("bot", transport, args)}
         for echo in args.echoes:
             rows[transport][echo] = await run_one(echo, transport, args)
@@ -382,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=50, help="people walking the journey at once")
     parser.add_argument("--rate", type=float, default=50, help="updates/s offered in the open-loop run")
     parser.add_argument("--seconds", type=float, default=10, help="length of the open-loop run")
-    parser.add_argument("--transports", default="ptb,aiogram", type=lambda s: [t for t in s.split(",") if t])
+    parser.add_argument("--transports", default="ptb,aiogram,wechat", type=lambda s: [t for t in s.split(",") if t])
     parser.add_argument(
         "--echoes",
         default="loop,framework",

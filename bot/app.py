@@ -26,6 +26,17 @@ class App:
         await self.db.dispose()
 
 
+PLATFORMS = ("telegram", "wechat", "console")
+
+
+def split_chat(ref: str | None) -> tuple[str | None, str | None]:
+    """"telegram:-100123" → ("-100123", "telegram"); a bare id keeps the platform of whoever triggers."""
+    head, sep, tail = (ref or "").partition(":")
+    if sep and head in PLATFORMS and tail:
+        return tail, head
+    return ref, None
+
+
 def make_clock(settings: Settings) -> Clock:
     return FixedClock(settings.now) if settings.now is not None else SystemClock()
 
@@ -41,6 +52,7 @@ async def build_app(
     db = Database(settings.database_url)
     if migrate:
         await db.migrate()
+    review_chat, review_platform = split_chat(settings.review_chat_id)
     services = Services(
         campaign=campaign,
         clock=clock or make_clock(settings),
@@ -48,7 +60,10 @@ async def build_app(
         store=DocumentStore(settings.data_dir, settings.document_keys()),
         fetch_file=fetch_file,
         admin_ids=settings.admin_ids,
-        review_chat=settings.review_chat_id,
+        review_chat=review_chat,
+        review_platform=review_platform,
         group_robots=settings.group_robots(),
+        reading=settings.reading,
+        reading_timeout=settings.reading_timeout,
     )
     return App(settings=settings, db=db, campaign=campaign, services=services, core=Core(db, services))

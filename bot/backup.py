@@ -44,6 +44,7 @@ from bot.settings import Settings
 from storage.db import Database
 from storage.files import DocumentStore, Rotation
 from storage.models import AlbumItem, AuditLog, Document
+from storage.private import private_dirs, private_file
 
 FORMAT = 1
 _MEMBER = re.compile(r"^documents/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
@@ -76,6 +77,7 @@ def _sqlite_path(url: URL) -> Path:
 def _sqlite_copy(source: Path, target: Path) -> None:
     """SQLite's online backup API: a consistent copy even while the bot writes (WAL included)."""
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    private_file(target)  # sqlite3 would create it under the umask
     dst = sqlite3.connect(target, timeout=30)
     try:
         src.backup(dst)
@@ -152,7 +154,8 @@ async def backup(settings: Settings, target_dir: Path | None = None, *, now: dat
     url = make_url(settings.database_url)
     store = store_for(settings)
     target_dir = Path(target_dir or settings.backup_dir)
-    target_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _apart_from_the_key(target_dir, store)
+    private_dirs(target_dir)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     final = target_dir / f"eqa-backup-{stamp}.tar"
     db = Database(settings.database_url)
@@ -209,6 +212,17 @@ async def backup(settings: Settings, target_dir: Path | None = None, *, now: dat
             Path(partial).unlink(missing_ok=True)
             raise
     return BackupReport(final, kind, count, final.stat().st_size, key_ids, missing)
+
+
+def _apart_from_the_key(target_dir: Path, store: DocumentStore) -> None:
+    """Backups never go into the folder holding the document key file (nor hold that folder): one copy would
+    then carry both the sealed documents and what opens them."""
+    target, root = target_dir.resolve(), store.root.resolve()
+    if target.is_relative_to(root) or root.is_relative_to(target):
+        raise OperationError(
+            f"{target_dir} holds (or lies inside) {store.root}, where the document key file is kept: "
+            "choose a backup folder apart from EQA_DATA_DIR (EQA_BACKUP_DIR or --to)"
+        )
 
 
 def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -301,7 +315,7 @@ async def restore(settings: Settings, archive: Path, *, force: bool = False) -> 
                 raise OperationError(f"{archive}: {name} does not match its checksum (damaged backup)")
             if kind == "sqlite":
                 target = _sqlite_path(url)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                private_dirs(target.parent)
                 await asyncio.to_thread(_sqlite_copy, dump, target)
             else:
                 tool = _pg_tool("pg_restore")

@@ -20,25 +20,46 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="chat with the bot in this terminal (SQLite, no token needed)")
     demo.add_argument("--database", help="database URL (default: var/demo.sqlite3)")
     demo.add_argument("--fresh", action="store_true", help="start from an empty demo database")
-    run = sub.add_parser("run", help="serve Telegram")
-    run.add_argument("--transport", choices=["ptb", "aiogram"], help="overrides EQA_TRANSPORT")
+    demo.add_argument("--look", choices=["console", "wechat"], default="console", help="render as this channel")
+    run = sub.add_parser("run", help="serve Telegram, or the WeChat official account (--transport wechat)")
+    run.add_argument("--transport", choices=["ptb", "aiogram", "wechat"], help="overrides EQA_TRANSPORT")
     run.add_argument("--mode", choices=["polling", "webhook"], default="polling")
     sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("wechat-menu", help="set the WeChat official account's custom menu from the catalogue")
+    qr = sub.add_parser("wechat-qr", help="a one-person binding QR code for a lab (WeChat parametric QR)")
+    qr.add_argument("lab", help="the lab's code, e.g. HN0001")
+    unconfirmed = sub.add_parser("unconfirmed", help="list messages perhaps lost in a crash (never resent by itself)")
+    unconfirmed.add_argument("--resend", type=int, nargs="+", metavar="ID", help="queue these again")
     _add_operations(sub)
+    from bot.desk.cli import add_commands as add_desk_commands
+
+    add_desk_commands(sub)
     args = parser.parse_args(argv)
 
     if args.command == "demo":
-        return asyncio.run(_demo(args.database, args.fresh))
+        return asyncio.run(_demo(args.database, args.fresh, args.look))
     if args.command == "migrate":
         return asyncio.run(_migrate())
     if args.command == "run":
         return _run(args)
+    if args.command in ("wechat-menu", "wechat-qr"):
+        from bot.wechat.run import cli
+
+        return cli(args.command, Settings(), args)
+    if args.command == "unconfirmed":
+        from bot.delivery.unconfirmed import report
+
+        return asyncio.run(report(Settings().database_url, args.resend))
     if args.command in OPERATIONS:
         return _operation(args)
+    if args.command in ("desk", "staff"):
+        from bot.desk import cli as desk_cli
+
+        return desk_cli.run(args)
     return 2
 
 
-async def _demo(database: str | None, fresh: bool) -> int:
+async def _demo(database: str | None, fresh: bool, look: str = "console") -> int:
     from bot.app import build_app
     from bot.console import Console
     from bot.demo_seed import REVIEW_CHAT, REVIEWER_USER, seed_demo
@@ -66,6 +87,10 @@ async def _demo(database: str | None, fresh: bool) -> int:
     now = app.services.clock.now()
     seeded = await seed_demo(app.db, now)
     console = Console(app)
+    if look == "wechat":
+        from bot.wechat.look import WeChatLook
+
+        console = WeChatLook(app)
     t = console.t
     console.print(t("con-banner", title=app.campaign.title))
     console.print(t("con-clock", now=moment(now, "zh", app.campaign.tz), zone=app.campaign.timezone, database=url))
@@ -90,6 +115,10 @@ async def _migrate() -> int:
 
 def _run(args: argparse.Namespace) -> int:
     settings = Settings()
+    if (args.transport or settings.transport) == "wechat":
+        from bot.wechat.run import run as run_wechat
+
+        return run_wechat(settings)  # a WeChat-only deployment needs no TELEGRAM_* setting
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         print(
             "eqa-bot run: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then put the token "
@@ -112,7 +141,7 @@ OPERATIONS = ("backup", "restore", "purge", "rotate-key", "health")
 
 def _add_operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backup = sub.add_parser("backup", help="back up the database and the documents into one archive")
-    backup.add_argument("--to", type=Path, help="directory for the archive (default: EQA_BACKUP_DIR, var/backups)")
+    backup.add_argument("--to", type=Path, help="directory for the archive (default: EQA_BACKUP_DIR, ./backups)")
     restore = sub.add_parser("restore", help="restore an archive made by `eqa-bot backup` (stop the bot first)")
     restore.add_argument("archive", type=Path)
     restore.add_argument("--force", action="store_true", help="replace a database that already holds labs")

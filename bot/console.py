@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import mimetypes
+import secrets
 import shlex
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -79,6 +81,9 @@ class Console:
         self.chats: dict[str, _Chat] = {}
         self.downloads = downloads or Path("var/demo-downloads")
         self._updates = itertools.count(1)
+        # Update ids are claimed for good in the database: a restarted demo on the same database must not
+        # reuse the last run's ids, or its first inputs would be dropped as duplicates.
+        self._run = f"{time.time_ns():x}{secrets.token_hex(4)}"
         self._messages = itertools.count(1)
         app.services.fetch_file = self._fetch
 
@@ -88,7 +93,7 @@ class Console:
     def print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
-    def t(self, key: str, **args: object) -> str:
+    def t(self, key: str, /, **args: object) -> str:
         """The console's own words (the chat itself is in each persona's language)."""
         return self.app.services.catalog.t("zh", key, **args)
 
@@ -118,7 +123,7 @@ class Console:
                     "button",
                     button=button.data,
                     message_id=message.message_id,
-                    callback_id=f"cb{next(self._updates)}",
+                    callback_id=f"cb{self._run}-{next(self._updates)}",
                 )
             )
             return True
@@ -150,7 +155,7 @@ class Console:
             if missing:
                 self.print("  " + self.t("con-file-missing", paths=", ".join(missing)))
                 return True
-            group = f"album-{next(self._updates)}" if verb == ":album" and len(paths) > 1 else None
+            group = f"album-{self._run}-{next(self._updates)}" if verb == ":album" and len(paths) > 1 else None
             for path in paths if group else paths[:1]:
                 mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 ref = FileRef(file_id=str(path.resolve()), size=path.stat().st_size, mime=mime, name=path.name)
@@ -167,7 +172,7 @@ class Console:
         p = self.persona
         return Inbound(
             platform=PLATFORM,
-            update_id=f"console-{next(self._updates)}",
+            update_id=f"console-{self._run}-{next(self._updates)}",
             chat_id=p.chat_id,
             user_id=p.user_id,
             kind=kind,  # type: ignore[arg-type]

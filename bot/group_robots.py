@@ -3,8 +3,9 @@
 Each robot is a delivery platform of the outbox ("wecom", "dingtalk", "feishu"): the reviewer desk queues a
 text row for every configured robot in the transaction that made the submission, and a `RobotWorker` per
 robot delivers it — never on the chat's path, so a robot that is down, slow or misconfigured only delays its
-own alerts and is logged; the chat goes on. Rows are claimed and recorded with `storage.repos.outbox` like
-every outbox row (leases, never sent twice).
+own alerts and is logged; the chat goes on. This module is the channel (signing, the platforms' answers as
+`bot.delivery` errors); `bot.delivery.robots` runs the workers, under the same settle policy and delivery
+promise as every outbox row (leases, never sent twice).
 
 The platforms' rules (checked against their documentation):
 - WeCom (企业微信): POST JSON to `…/cgi-bin/webhook/send?key=…`; no signature; 20 messages a minute; text up
@@ -31,20 +32,15 @@ import logging
 import random
 import time
 import urllib.parse
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from aiolimiter import AsyncLimiter
 
 from bot.delivery import Rejected, RetryAfter, Transient
-from conversations.events import Outbound, Reply, SendDocument, SendPhoto, Toast, from_payload
-from storage.db import Database
-from storage.models import OutboxMessage, utcnow
-from storage.repos import outbox as repo
+from conversations.events import Outbound, Reply, SendDocument, SendPhoto, Toast
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -220,119 +216,3 @@ def _retry_after(response: httpx.Response, default: float) -> float:
         return max(1.0, float(response.headers.get("retry-after")))
     return default
 
-
-# -- delivering the outbox rows of one robot ----------------------------------------------------------------
-class RobotWorker:
-    """Takes this robot's rows from the outbox and delivers them one by one. A refusal is final (logged, the
-    row `failed`); errors and "too often" are tried again later with a growing wait, up to `max_attempts`."""
-
-    def __init__(
-        self,
-        db: Database,
-        sender: GroupRobotSender,
-        *,
-        name: str | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        lease: timedelta = timedelta(seconds=120),
-        poll: float = 2.0,
-        max_attempts: int = 8,
-        backoff_base: float = 5.0,
-        backoff_cap: float = 900.0,
-    ) -> None:
-        self.db = db
-        self.sender = sender
-        self.name = name or f"robot-{sender.platform}-{uuid.uuid4().hex[:8]}"
-        self.clock = clock
-        self.lease = lease
-        self.poll = poll
-        self.max_attempts = max_attempts
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.sent = 0
-        self.failed = 0
-
-    async def step(self) -> int:
-        """Deliver what is due now; returns how many rows were taken."""
-        async with self.db.transaction() as s:
-            rows = await repo.claim(
-                s, self.name, self.clock(), limit=10, lease=self.lease, platform=self.sender.platform
-            )
-        for row in rows:
-            async with self.db.transaction() as s:
-                if not await repo.mark_sending(s, self.name, row.id, self.clock()):
-                    continue
-            outcome = await self._deliver(row)
-            async with self.db.transaction() as s:
-                await repo.record(s, self.name, [outcome])
-        return len(rows)
-
-    async def _deliver(self, row: OutboxMessage) -> repo.Outcome:
-        attempt = row.attempts + 1
-        now = self.clock()
-        try:
-            result = await self.sender.send(from_payload(row.payload))
-            self.sent += 1
-            return repo.Outcome(row.id, "sent", now, result=result)
-        except RetryAfter as exc:
-            wait = max(exc.seconds, self._backoff(attempt))
-            error = f"{self.sender.platform}: too often"
-        except Rejected as exc:
-            log.error(
-                "group robot %s refused alert %s: %s — check its webhook settings", self.sender.platform, row.id, exc
-            )
-            self.failed += 1
-            return repo.Outcome(row.id, "failed", now, error=str(exc)[:300])
-        except Exception as exc:
-            wait = self._backoff(attempt)
-            error = str(exc)[:300] if isinstance(exc, Transient) else f"{self.sender.platform}: {type(exc).__name__}"
-            if not isinstance(exc, Transient):
-                log.exception("group robot %s: unexpected error on alert %s", self.sender.platform, row.id)
-        if attempt >= self.max_attempts:
-            log.error(
-                "group robot %s: alert %s given up after %d attempts (%s)", self.sender.platform, row.id, attempt, error
-            )
-            self.failed += 1
-            return repo.Outcome(row.id, "failed", now, error=error)
-        log.warning(
-            "group robot %s: alert %s not delivered (%s); again in %.0fs", self.sender.platform, row.id, error, wait
-        )
-        return repo.Outcome(row.id, "retry", now, error=error, retry_at=now + timedelta(seconds=wait))
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
-
-    async def drain(self) -> None:
-        """Deliver everything due now (tests, a one-shot run)."""
-        while await self.step():
-            pass
-
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        stop = stop or asyncio.Event()
-        try:
-            while not stop.is_set():
-                try:
-                    taken = await self.step()
-                except Exception:  # the database away for a moment: the chat's own problem, not ours to end
-                    log.exception("group robot %s: delivery step failed", self.sender.platform)
-                    taken = 0
-                if not taken:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.poll)
-        finally:
-            with contextlib.suppress(Exception):
-                async with self.db.transaction() as s:
-                    await repo.release(s, self.name, self.clock())
-
-
-async def background(app: Any, _runner: Any) -> None:
-    """`bot.serve` background job: a worker per configured robot until cancelled (nothing when none is)."""
-    configs = configs_from(app.settings)
-    if not configs:
-        return
-    senders = [GroupRobotSender(c) for c in configs]
-    log.info("group-robot alerts to %s", ", ".join(s.platform for s in senders))
-    try:
-        await asyncio.gather(*(RobotWorker(app.db, s).run() for s in senders))
-    finally:
-        for s in senders:
-            await s.close()

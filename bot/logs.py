@@ -1,9 +1,12 @@
-"""Logging that never leaks: the bot token and other secrets, mobile numbers, credit codes (and other long
-institutional or personal ID numbers) and binding-code deep links are masked in every line, in plain text
+"""Logging that never leaks: the bot token and other secrets, mobile numbers, credit codes, licence numbers
+(and other long institutional or personal ID numbers) and binding codes (deep links, shown or typed) are
+masked in every line, in plain text
 or as JSON lines (`EQA_LOG_JSON=1`, one object per line for a log collector).
 
 Masking happens in the formatter, so it covers every logger — ours and the libraries' (at DEBUG,
-python-telegram-bot and aiogram log whole updates and requests, SQLAlchemy logs statement parameters).
+python-telegram-bot and aiogram log whole updates and requests). SQL parameters and rows are never logged
+at all: `storage.db` silences aiosqlite's and SQLAlchemy's DEBUG records at their loggers and its engines
+hide parameters in errors.
 """
 
 from __future__ import annotations
@@ -22,14 +25,26 @@ from urllib.parse import quote
 _TOKEN = re.compile(r"\b\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}\b")
 # Mainland mobiles, with +86 / 0086 and the separators people type ("139 1234 5678", "139-1234-5678").
 _MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-# Unified social credit codes (18), legacy taxpayer IDs (15/20) and resident ID numbers (18), in any case
-# and whether or not their check character is right (a mistyped code is still somebody's code): 15–20
-# letters and digits standing alone, at least 8 of them digits.
-_LONG_ID = re.compile(r"(?<![0-9A-Za-z])(?=(?:[A-Za-z]*[0-9]){8})[0-9A-Za-z]{15,20}(?![0-9A-Za-z])")
+# Unified social credit codes (18), legacy taxpayer IDs (15/20), resident ID numbers (18) and practice
+# licence registration numbers (up to about 24), in any case and whether or not their check character is
+# right (a mistyped code is still somebody's code): 15–40 letters and digits standing alone, at least 8 of
+# them digits; and 12–14 digits alone (licence numbers of the 14-digit kind).
+_LONG_ID = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?=(?:[A-Za-z]*[0-9]){8})[0-9A-Za-z]{15,40}|[0-9]{12,14})(?![0-9A-Za-z])"
+)
+# Binding codes: as shown ("ABCD-2345", in any case), after a lab code as people type them
+# ("HN0001 abcd2345", "HN0001_ABCD 2345": any form the bind step reads) and alone in capitals ("ABCD2345").
+_DISPLAY_CODE = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}-[0-9A-Za-z]{4}(?![0-9A-Za-z-])")
+_TYPED_CODE = re.compile(
+    r"(?<![0-9A-Za-z])([A-Za-z]{1,8}[0-9]{1,10}[\s_,;:/]+)([0-9A-Za-z]{4}([- ]?)[0-9A-Za-z]{4})(?![0-9A-Za-z-])"
+)
+_BARE_CODE = re.compile(r"(?<![0-9A-Za-z])(?=[A-Z0-9]{0,7}[0-9])(?=[A-Z0-9]{0,7}[A-Z])[A-Z0-9]{8}(?![0-9A-Za-z])")
 # A binding code travels in "/start <lab>_<code>" and in t.me/<bot>?start=<payload> links.
 _DEEP_LINK = re.compile(r"(/start(?:@\w+)?[ \t]+|[?&]start=)[^\s'\"\\&]+")
 # JSON written with ensure_ascii (payloads in SQL parameters at DEBUG) spells "州12410000415800281H" as
 # "\u5dde12410000415800281H": escapes are read back before masking, or the code would hide behind them.
+# WeChat's access_token travels in query strings (httpx logs request URLs); it is a secret like the app secret.
+_ACCESS_TOKEN = re.compile(r"(access_token[=\"':\s]+)[^&\s\"',}]+")
 _PAIR = re.compile(r"\\+u(d[89ab][0-9a-f]{2})\\+u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
 _ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")
 
@@ -55,6 +70,13 @@ def _forms(secret: str) -> list[str]:
     return forms
 
 
+def _typed_code(m: re.Match[str]) -> str:
+    code = m.group(2)
+    # "HN0001 approved" is a log line, not a code: a code has a digit, or is in capitals, or is split in two.
+    looks_like_code = m.group(3) or code.isupper() or any(ch.isdigit() for ch in code)
+    return f"{m.group(1)}<code>" if looks_like_code else m.group(0)
+
+
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     for secret in secrets:
         for form in _forms(secret) if secret else ():
@@ -62,8 +84,12 @@ def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     # Full-width digits and letters (typed on Chinese keyboards) become ASCII, so the patterns see them.
     text = unicodedata.normalize("NFKC", _unescape(text))
     text = _TOKEN.sub("<token>", text)
+    text = _ACCESS_TOKEN.sub(lambda m: f"{m.group(1)}<secret>", text)
     text = _DEEP_LINK.sub(lambda m: f"{m.group(1)}<code>", text)
     text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    text = _DISPLAY_CODE.sub("<code>", text)
+    text = _TYPED_CODE.sub(_typed_code, text)
+    text = _BARE_CODE.sub("<code>", text)
     return _LONG_ID.sub(lambda m: f"{m.group(0)[:4]}{'*' * (len(m.group(0)) - 6)}{m.group(0)[-2:]}", text)
 
 

@@ -1,13 +1,10 @@
-"""The delivery fast path every Telegram transport shares, and the update pipeline in front of it.
+"""The update pipeline every Telegram transport shares, and the runner at its end.
 
-One update: Inbound → `core.handle` (one transaction: state, idempotency, outbox rows) → the update counts
-as *committed* (only now may Telegram be told it arrived) → button answers → each outbox row sent in order
-through the `Sender` and the shared rate `Gate` → rows marked sent.
-
-- `RetryAfter` (429): the whole gate pauses and the same message is tried again.
-- `Blocked` (403): the row is marked blocked and the person's contact inactive; the chat gets nothing more.
-- `Rejected` (400): the row is marked failed; the next one goes on.
-- `Transient` (network, 5xx): the row and the rest for that chat stay pending for the outbox worker.
+One update: Inbound → `core.handle` (one transaction: state, idempotency, outbox rows written claimed by
+this process's fast-path worker) → the update counts as *committed* (only now may Telegram be told it
+arrived) → button answers → the rows handed to that worker, which sends them in order through the `Sender`
+and the shared rate `Gate` (`bot.delivery.worker.OutboxWorker.deliver_turn`; errors settled by
+`bot.delivery.policy`, like every outbox row).
 
 `UpdatePipeline` keeps each chat's updates in order while different chats run concurrently (bounded),
 and `Poller` is a getUpdates loop that moves the offset past an update only once it is committed, so a
@@ -19,47 +16,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import update
-
-from bot.delivery import Blocked, DeliveryError, Gate, Rejected, RetryAfter, Sender, Transient
-from bot.outbox_worker import release_dead_claims
-from bot.telegram_common import Conflict, Unauthorized, chat_key, is_group, is_stale_query
-from conversations.events import Inbound, Outbound, Outcome, Toast, from_payload, retarget
+from bot.delivery import DeliveryError, Gate, RetryAfter, Sender
+from bot.delivery.liveness import fast_path_name
+from bot.delivery.worker import OutboxWorker
+from bot.telegram_common import Conflict, Unauthorized, chat_key, is_stale_query
+from conversations.events import Inbound, Outbound, Outcome, Toast
 from handlers.core import ALBUM_QUIET, Core
-from storage.models import OutboxMessage, utcnow
-from storage.repos import outbox as outbox_repo
 
 log = logging.getLogger(__name__)
-
-# A message still rate-limited after this many 429s in a row is left to the outbox worker.
-MAX_RATE_RETRIES = 8
-# When a transient error leaves a row pending, the outbox worker should not try before this.
-TRANSIENT_BACKOFF = timedelta(seconds=15)
-# Reply rows are written claimed by this fast path; a claim older than the outbox lease (60 s) is taken
-# over by an outbox worker, so the fast path gives back what it has not sent well before that.
-HANDOFF_AFTER = 40.0
-# Given back to the outbox worker: pending again, nobody's claim.
-RELEASED: dict[str, Any] = {"status": "pending", "claimed_by": None, "claimed_at": None}
 
 
 # -- one update: handle, answer, deliver ------------------------------------------------------------------
 class Runner:
+    """One update through the core, its button answers, then its replies — handed first to `fast`, an
+    outbox worker of its own (`bot.delivery.worker`), which sends them at once under the same settle policy
+    and delivery promise as every row."""
+
     def __init__(self, core: Core, sender: Sender, gate: Gate) -> None:
         self.core = core
         self.sender = sender
         self.gate = gate
         self.platform = sender.platform
-        self.marks = SentMarks(core)
         # Host and pid in the name: a replacement process can tell this one's claims from a live one's.
-        self.claimant = f"fast-path:{socket.gethostname()[:32]}:{os.getpid()}"
+        self.fast = OutboxWorker(core.db, sender, gate, name=fast_path_name())
+        self.claimant = self.fast.name
 
     async def handle(self, event: Inbound) -> Outcome:
         """`core.handle` until it commits. The core turns a bug into an apology itself; what escapes it is
@@ -93,151 +79,16 @@ class Runner:
         reply_chat: str | None = None,
         update_id: str = "",
     ) -> None:
-        """Send the rows in order. `reply_chat` is the chat that is talking to the bot right now: replies
-        there skip the per-chat limit (a short burst of replies to someone typing is fine)."""
-        sent: list[int] = []
-        results: list[dict[str, Any] | None] = []
-        stopped: set[str] = set()  # chats where something failed: keep their order, send nothing more
-        started = time.monotonic()
-        try:
-            for index, (outbox_id, action) in enumerate(deliveries):
-                chat = str(getattr(action, "chat_id", "") or "")
-                if chat in stopped or getattr(action, "platform", None) not in (None, self.platform):
-                    continue  # another platform's row waits in the outbox for that platform's worker
-                if time.monotonic() - started > HANDOFF_AFTER:
-                    log.info("update %s: rows from %s on left to the outbox worker", update_id, outbox_id)
-                    await self._release([i for i, _ in deliveries[index:]])
-                    break
-                try:
-                    result = await self._send(action, chat, chat == reply_chat, sent, results)
-                except Blocked as exc:
-                    stopped.add(chat)
-                    log.info("update %s: chat %s blocked the bot (%s)", update_id, chat, exc)
-                    rest = [i for i, a in deliveries if str(getattr(a, "chat_id", "")) == chat and i not in sent]
-                    await self._blocked(rest, chat, str(exc))
-                except Rejected as exc:
-                    log.warning("update %s: Telegram refused outbox row %s: %s", update_id, outbox_id, exc)
-                    await self._set(
-                        [outbox_id], status="failed", last_error=str(exc)[:500], attempts=OutboxMessage.attempts + 1
-                    )
-                except (Transient, RetryAfter) as exc:
-                    stopped.add(chat)
-                    log.warning("update %s: outbox row %s left for the outbox worker: %s", update_id, outbox_id, exc)
-                    await self._set(
-                        [outbox_id],
-                        last_error=str(exc)[:500],
-                        attempts=OutboxMessage.attempts + 1,
-                        next_attempt_at=utcnow() + TRANSIENT_BACKOFF,
-                        **RELEASED,
-                    )
-                except Exception as exc:
-                    stopped.add(chat)
-                    log.exception("update %s: sending outbox row %s failed", update_id, outbox_id)
-                    await self._set(
-                        [outbox_id],
-                        last_error=repr(exc)[:500],
-                        next_attempt_at=utcnow() + TRANSIENT_BACKOFF,
-                        **RELEASED,
-                    )
-                else:
-                    sent.append(outbox_id)
-                    results.append(result)
-        finally:
-            await self._flush(sent, results)
+        """Send the rows of a committed update in order (see `OutboxWorker.deliver_turn`)."""
+        await self.fast.deliver_turn(deliveries, reply_chat=reply_chat, update_id=update_id)
 
-    async def _send(
-        self, action: Outbound, chat: str, interactive: bool, sent: list[int], results: list[dict[str, Any] | None]
-    ) -> dict[str, Any]:
-        for _ in range(MAX_RATE_RETRIES):
-            await self.gate.wait(chat, group=is_group(chat), interactive=interactive)
-            try:
-                return await self.sender.send(action)
-            except RetryAfter as exc:
-                self.gate.pause(exc.seconds)
-                log.info("rate limited: everyone waits %.1fs", exc.seconds)
-                # Record what already went out before waiting, so nothing sent is ever sent twice.
-                await self._flush(sent, results)
-        raise RetryAfter(0)
-
-    async def _flush(self, sent: list[int], results: list[dict[str, Any] | None]) -> None:
-        if sent:
-            self.marks.add(sent, results)
-            sent.clear()
-            results.clear()
+    async def deliver_pending(self, *, batch: int = 100) -> int:
+        """Rows an earlier run left unsent (a crash between commit and delivery), oldest first."""
+        return await self.fast.deliver_pending(batch=batch)
 
     async def close(self) -> None:
         """Record every send still waiting to be recorded (on the way out)."""
-        await self.marks.flush()
-
-    async def _set(self, ids: Sequence[int], **values: Any) -> None:
-        if not ids:
-            return
-        try:
-            async with self.core.db.transaction() as session:
-                await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(ids))).values(**values))
-        except Exception:
-            log.exception("could not record the delivery state of outbox rows %s", list(ids))
-
-    async def _release(self, ids: Sequence[int]) -> None:
-        """Give rows this fast path still holds back to the outbox worker."""
-        if not ids:
-            return
-        try:
-            async with self.core.db.transaction() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id.in_(list(ids)),
-                        OutboxMessage.status == "claimed",
-                        OutboxMessage.claimed_by == self.claimant,
-                    )
-                    .values(**RELEASED)
-                )
-        except Exception:
-            log.exception("could not give outbox rows %s back to the outbox worker", list(ids))
-
-    async def _blocked(self, ids: Sequence[int], chat: str, error: str) -> None:
-        try:
-            async with self.core.db.transaction() as session:
-                if ids:
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id.in_(list(ids)))
-                        .values(status="blocked", last_error=error[:500], attempts=OutboxMessage.attempts + 1)
-                    )
-                # Stop counting on this chat's contact (reminders go to the lab's other contacts instead).
-                await outbox_repo.deactivate_chat(session, self.platform, chat, None)
-        except Exception:
-            log.exception("could not record that chat %s blocked the bot", chat)
-
-    async def deliver_pending(self, *, batch: int = 100) -> int:
-        """Rows an earlier run left unsent (a crash between commit and delivery), oldest first. Each is
-        claimed first, so an outbox worker running beside us cannot send it too."""
-        await release_dead_claims(self.core.db, utcnow())
-        done = 0
-        seen: set[int] = set()
-        while True:
-            rows = [r for r in await self.core.pending(self.platform, limit=batch + len(seen)) if r.id not in seen]
-            if not rows:
-                await self.marks.flush()
-                return done
-            seen.update(r.id for r in rows)
-            async with self.core.db.transaction() as session:
-                mine = set(await outbox_repo.claim_ids(session, self.claimant, [r.id for r in rows], utcnow()))
-            for row in rows:
-                if row.id not in mine:
-                    continue
-                try:
-                    action = from_payload(row.payload)
-                except Exception:
-                    log.exception("outbox row %s cannot be read; marking it failed", row.id)
-                    await self._set([row.id], status="failed", last_error="unreadable payload")
-                    continue
-                if isinstance(action, Toast):
-                    continue
-                action = retarget(action, platform=row.platform, chat_id=row.chat_id)
-                await self.deliver([(row.id, action)], update_id=f"outbox:{row.id}")
-                done += 1
+        await self.fast.flush()
 
 
 async def flush_albums_forever(runner: Runner, *, every: float = 0.5, quiet: timedelta | None = None) -> None:
@@ -261,38 +112,6 @@ async def flush_albums_forever(runner: Runner, *, every: float = 0.5, quiet: tim
                 first = str(getattr(outcome.deliveries[0][1], "chat_id", "") or "")
                 await runner.deliver(outcome.deliveries, reply_chat=first or None, update_id="album")
         await asyncio.sleep(every)
-
-
-class SentMarks:
-    """Records sends in the outbox in batches: a flush starts as soon as something was sent, and what is
-    sent while it waits for the database goes into the next one. Under load one transaction records the
-    replies to many updates instead of one each (SQLite has a single writer)."""
-
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self._ids: list[int] = []
-        self._results: list[dict[str, Any] | None] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, ids: Sequence[int], results: Sequence[dict[str, Any] | None]) -> None:
-        self._ids.extend(ids)
-        self._results.extend(results)
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while self._ids:
-            ids, results = self._ids, self._results
-            self._ids, self._results = [], []
-            try:
-                await self.core.mark_sent(ids, results)
-            except Exception:
-                # The messages went out; losing track risks a repeat after a restart, never a loss.
-                log.exception("outbox rows %s were sent but could not be marked", ids)
-
-    async def flush(self) -> None:
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
 
 
 # -- many updates: per-chat order, bounded concurrency, acknowledgement after commit ----------------------

@@ -26,6 +26,7 @@ from conversations.i18n import Catalog, catalog
 from conversations.reminders import queue_reminders
 from storage.db import Database
 from storage.models import ScheduledRun, utcnow
+from storage.repos import outbox
 from storage.repos.common import insert_ignore
 from storage.repos.conversations import forget_processed_before
 
@@ -60,6 +61,8 @@ def due(campaign: Campaign, now: datetime) -> list[Slot]:
     """Slots whose time has come today, within the registration window."""
     if campaign.is_closed(now):
         return []
+    if campaign.opens is None:  # open since the notice went out: every slot up to the deadline counts
+        return [s for s in slots(campaign) if s.at <= now < s.until]
     opens = datetime.combine(campaign.opens, datetime.min.time(), campaign.tz)
     return [s for s in slots(campaign) if s.at >= opens and s.at <= now < s.until]
 
@@ -75,6 +78,7 @@ class Scheduler:
         report_chat: str | None = None,
         messages: Catalog | None = None,
         interval: float = 30.0,
+        outbox_keep: timedelta = timedelta(days=30),
     ) -> None:
         self.db = db
         self.campaign = campaign
@@ -83,6 +87,7 @@ class Scheduler:
         self.report_chat = report_chat
         self.catalog = messages or catalog()
         self.interval = interval
+        self.outbox_keep = outbox_keep
         self._last_cleanup = -CLEANUP_EVERY
 
     async def tick(self) -> list[str]:
@@ -108,6 +113,10 @@ class Scheduler:
             gone = await forget_processed_before(s, utcnow() - KEEP_UPDATE_IDS)
         if gone:
             log.info("forgot %d update ids older than %s", gone, KEEP_UPDATE_IDS)
+        async with self.db.transaction() as s:
+            redacted, deleted = await outbox.purge(s, utcnow(), self.outbox_keep)
+        if redacted or deleted:
+            log.info("outbox: %d payloads redacted, %d rows older than %s deleted", redacted, deleted, self.outbox_keep)
 
     async def _run(self, slot: Slot, now: datetime) -> bool:
         async with self.db.transaction() as s:
@@ -136,9 +145,14 @@ class Scheduler:
 async def background(app: App, runner: object = None) -> None:
     """`bot.serve.Options.background` job: the reminder schedule of the app's campaign; each bot process
     may run one (the database makes every slot run once)."""
-    from bot.outbox_worker import worker_name
+    from bot.delivery.liveness import worker_name
 
     scheduler = Scheduler(
-        app.db, app.campaign, app.services.clock, owner=worker_name(), report_chat=app.services.review_chat
+        app.db,
+        app.campaign,
+        app.services.clock,
+        owner=worker_name(),
+        report_chat=app.services.review_chat,
+        outbox_keep=timedelta(days=app.settings.outbox_keep_days),
     )
     await scheduler.run(asyncio.Event())

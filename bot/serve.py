@@ -16,6 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -33,9 +34,11 @@ from bot.telegram_common import (
     command_menus,
     derived_webhook_secret,
 )
-from bot.webhook import WebhookConfig, WebhookServer
 from storage.files import DocumentStore
 from storage.models import Staff
+
+if TYPE_CHECKING:  # the webhook server (aiohttp, ~20 MB) is loaded only in webhook mode
+    from bot.webhook import WebhookConfig, WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ def default_background() -> list[Background]:
     """What runs beside the transport in `eqa-bot run`: the outbox worker (broadcasts, reminders, replies a
     crash left behind) and the reminder scheduler, each module's `background(app, runner)`."""
     jobs: list[Background] = []
-    for name in ("bot.outbox_worker", "bot.scheduler", "bot.group_robots"):
+    for name in ("bot.delivery.worker", "bot.scheduler", "bot.delivery.robots", "bot.desk.server"):
         job = getattr(importlib.import_module(name), "background", None)
         if job is not None:
             jobs.append(job)
@@ -107,7 +110,7 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
     opts = options or Options()
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}")
-    webhook = opts.webhook or (WebhookConfig.from_settings(app.settings) if mode == "webhook" else None)
+    webhook = opts.webhook or (_webhook_config(app.settings) if mode == "webhook" else None)
     app.services.fetch_file = transport.fetch_file
     runner = Runner(app.core, transport, opts.gate or Gate())
     pipeline = UpdatePipeline(runner, transport.to_inbound, concurrency=opts.concurrency)
@@ -133,6 +136,8 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
             await poller.run()
         else:
             assert webhook is not None
+            from bot.webhook import WebhookServer
+
             server = WebhookServer(transport, pipeline, webhook)
             await server.start()
             await _patiently(
@@ -176,9 +181,15 @@ def _report_end(task: asyncio.Task[None]) -> None:
         log.error("a background job stopped: %r", task.exception(), exc_info=task.exception())
 
 
+def _webhook_config(settings: Settings) -> WebhookConfig:
+    from bot.webhook import WebhookConfig
+
+    return WebhookConfig.from_settings(settings)
+
+
 async def main(settings: Settings, transport_name: str, mode: str) -> int:
     try:
-        webhook = WebhookConfig.from_settings(settings) if mode == "webhook" else None
+        webhook = _webhook_config(settings) if mode == "webhook" else None
     except ValueError as exc:
         log.error("%s", exc)
         return 2

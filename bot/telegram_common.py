@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from bot.delivery import Blocked, DeliveryError, Rejected, RetryAfter, Transient
+from bot.delivery import Blocked, DeliveryError, Rejected, RetryAfter, Transient, Unconfirmed
 from conversations.events import (
     Button,
     Edit,
@@ -297,7 +297,33 @@ def result_of(messages: Iterable[Any]) -> dict[str, Any]:
 
 
 # -- errors -----------------------------------------------------------------------------------------------
-ErrorKind = Literal["retry_after", "forbidden", "bad_request", "not_found", "network", "server", "conflict", "auth"]
+ErrorKind = Literal[
+    "retry_after", "forbidden", "bad_request", "not_found", "network", "maybe_sent", "server", "conflict", "auth"
+]
+# Network errors after the request was written (the libraries' own exception names, httpx and aiohttp): the
+# message may have been delivered, so it must not be sent again.
+_MAYBE_SENT = {
+    "ReadTimeout",
+    "WriteTimeout",
+    "ReadError",
+    "WriteError",
+    "RemoteProtocolError",
+    "ServerDisconnectedError",
+    "ClientPayloadError",
+}
+
+
+def maybe_sent(exc: BaseException) -> bool:
+    """Whether a network error happened once the request may have reached Telegram."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if type(seen).__name__ in _MAYBE_SENT or "Request timeout error" in str(seen):  # the last: aiogram's
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
 
 NOT_MODIFIED = "message is not modified"
 # An edit that cannot happen (a file message, an old or deleted one): show the screen as a new message.
@@ -338,6 +364,8 @@ def delivery_error(kind: ErrorKind, description: str, retry_after: float | None 
         return Blocked(description)
     if kind in ("bad_request", "not_found"):
         return Rejected(description)
+    if kind == "maybe_sent":
+        return Unconfirmed(description)
     return Transient(description)
 
 
@@ -489,6 +517,8 @@ class TelegramTransport(abc.ABC):
             if classified is None:
                 raise
             kind, description, retry_after = classified
+            if kind == "network" and maybe_sent(exc):
+                kind = "maybe_sent"
             if kind == "auth":
                 raise Unauthorized(description) from exc
             if kind == "conflict":

@@ -46,7 +46,8 @@ class Test(Named):
 
 
 class Specialty(Named):
-    tests: tuple[Test, ...] = Field(min_length=5)
+    # Only real tests (analytes): result-reporting steps such as "定性结果判定" or "Ct值报告" are not tests.
+    tests: tuple[Test, ...] = Field(min_length=1)
 
 
 class InstitutionType(Named):
@@ -56,6 +57,13 @@ class InstitutionType(Named):
     reason: str = ""
     reason_en: str = ""
     group: Literal["hospital", "laboratory", "blood_supply", "transfusion", "excluded"]
+    # The licence this kind of institution holds and uploads in step 3 (the notice names the hospitals'
+    # 医疗机构执业许可证; a blood station holds a 血站执业许可证, a plasma station a 单采血浆许可证).
+    licence: str = "医疗机构执业许可证"
+    licence_en: str = "Medical Institution Practice Licence"
+
+    def licence_for(self, lang: str) -> str:
+        return self.licence_en if lang == "en" else self.licence
 
 
 class Level(Named):
@@ -131,9 +139,12 @@ class Campaign(_Strict):
     title: str
     title_en: str
     timezone: str = "Asia/Shanghai"
-    opens: date
+    # Dates the centre's notice may leave out are optional: empty, the bot says "as the centre announces"
+    # rather than inventing one. `opens` empty: open from the notice's issue (reminders run whenever).
+    opens: date | None = None
     deadline: date  # the last day; registration closes at its end in the campaign's timezone
-    samples_from: date  # the year's samples go out from this day; a licence must be valid then
+    # The first samples go out on this day; a licence must be valid then. Empty: valid at the deadline.
+    samples_from: date | None = None
     website: str
     institution_types: tuple[InstitutionType, ...] = Field(min_length=1)
     levels: tuple[Level, ...] = Field(min_length=1)
@@ -170,8 +181,10 @@ class Campaign(_Strict):
         for t in self.institution_types:
             if not t.eligible and not t.reason:
                 raise ValueError(f"institution_types.{t.code}: an excluded type needs a reason")
-        if not self.opens <= self.deadline < self.samples_from:
-            raise ValueError("opens ≤ deadline < samples_from must hold")
+        if self.opens is not None and self.opens > self.deadline:
+            raise ValueError("opens ≤ deadline must hold")
+        if self.samples_from is not None and self.samples_from <= self.deadline:
+            raise ValueError("deadline < samples_from must hold")
         try:
             ZoneInfo(self.timezone)
         except Exception as exc:
@@ -188,14 +201,29 @@ class Campaign(_Strict):
         """The first instant after the deadline day, in the campaign's zone."""
         return datetime.combine(self.deadline + timedelta(days=1), time(0), self.tz)
 
+    @property
+    def licence_basis(self) -> str:
+        """What a practice licence must still be valid on: "samples" (the dispatch day, when the campaign
+        gives one) or "deadline" (the notice asks for a licence valid at registration)."""
+        return "samples" if self.samples_from is not None else "deadline"
+
+    @property
+    def licence_valid_on(self) -> date:
+        """The day a practice licence must still be valid on (see `licence_basis`)."""
+        return self.samples_from or self.deadline
+
+    def licence_still_valid(self, valid_to: date | None) -> bool:
+        return valid_to is not None and valid_to >= self.licence_valid_on
+
     def is_closed(self, now: datetime) -> bool:
         return now >= self.closes_at
 
     def days_left(self, now: datetime) -> int:
-        """Whole days left including today; 0 once closed."""
+        """Whole days left after today until the deadline day (in the campaign's zone): 1 on the day before
+        the deadline, 0 on the deadline day itself (the last day: "today") and once closed."""
         if self.is_closed(now):
             return 0
-        return (self.deadline - now.astimezone(self.tz).date()).days + 1
+        return max(0, (self.deadline - now.astimezone(self.tz).date()).days)
 
     @cached_property
     def specialty_by_code(self) -> dict[str, Specialty]:
@@ -226,6 +254,11 @@ class Campaign(_Strict):
                 for code in rule.specialties:
                     found.setdefault(code, rule)
         return [(s.code, found[s.code]) for s in self.specialties if s.code in found]
+
+    def licence_name(self, institution_type: str, lang: str) -> str:
+        """The licence a lab of this type uploads, as the campaign file names it."""
+        kind = self.type_by_code.get(institution_type)
+        return kind.licence_for(lang) if kind else InstitutionType.model_fields["licence"].default
 
     def eligibility(self, institution_type: str, level: str | None) -> tuple[bool, str, str]:
         """(eligible, reason zh, reason en) for a would-be participant."""

@@ -50,11 +50,17 @@ class Services:
     fetch_file: FileFetcher | None = None
     admin_ids: frozenset[str] = frozenset()
     review_chat: str | None = None
+    # The review chat's platform when it differs from the deciding person's ("telegram:-100…" in settings):
+    # a WeChat official account has no group chats, so its labs' alerts go to a Telegram group.
+    review_platform: str | None = None
     # Group-robot platforms with a webhook configured ("wecom", "dingtalk", "feishu"): reviewer alerts are
     # queued for them too (bot.group_robots delivers them).
     group_robots: frozenset[str] = frozenset()
     # Files above this are refused before any download (Telegram's getFile limit).
     max_download: int = 20 * 1024 * 1024
+    # Reading documents at upload (storage.reading); off unless the app turns it on (EQA_READING).
+    reading: bool = False
+    reading_timeout: float = 12.0  # seconds; past it the upload proceeds unread
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class Ctx:
     answered: bool = False
     # A file the router downloaded before the transaction began (None when none was wanted).
     prefetched: bytes | None = None
+    # What the step's heavy work computed before the transaction (conversations.flow.Prepare).
+    prepared: dict[str, Any] = field(default_factory=dict)
     file_too_big: bool = False
     # Domain events for the outer ring (e.g. "enrollment_submitted"): the reviewer desk listens, so the
     # flows need not know who reacts.
@@ -123,7 +131,7 @@ class Ctx:
     def closed(self) -> bool:
         return self.campaign.is_closed(self.now)
 
-    def t(self, key: str, **args: Any) -> str:
+    def t(self, key: str, /, **args: Any) -> str:
         return self.services.catalog.t(self.lang, key, **args)
 
     # -- state -----------------------------------------------------------------------------------------
@@ -161,8 +169,9 @@ class Ctx:
         self._notes.clear()
         return text
 
-    def say(self, text: str, buttons: Keyboard | list[list[Button]] = ()) -> None:
-        self.out.append(Reply(self._with_notes(text), _kb(buttons)))
+    def say(self, text: str, buttons: Keyboard | list[list[Button]] = (), *, secret: bool = False) -> None:
+        """A new message. `secret`: it carries a secret (a binding code), redacted from the outbox once sent."""
+        self.out.append(Reply(self._with_notes(text), _kb(buttons), secret=secret))
 
     def show(self, text: str, buttons: Keyboard | list[list[Button]] = ()) -> None:
         """Show a screen: edit the message whose button was pressed, or send a new one."""
@@ -173,6 +182,11 @@ class Ctx:
             self._edited = True
         else:
             self.out.append(Reply(text, kb))
+
+    def below(self) -> None:
+        """Answer in new messages: the message whose button was pressed stays as it is (a return notice
+        keeps the centre's reasons in view)."""
+        self._edited = True
 
     def toast(self, text: str = "", *, alert: bool = False) -> None:
         if self.event.callback_id and not self.answered:

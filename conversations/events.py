@@ -98,6 +98,8 @@ class Reply:
     buttons: Keyboard = ()
     chat_id: str | None = None  # None: the chat the event came from
     platform: str | None = None
+    # Carries a secret (a binding code): the outbox keeps only its kind once delivered.
+    secret: bool = False
 
     def __post_init__(self) -> None:
         _check_text(self.text, MAX_TEXT)

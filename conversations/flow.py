@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from conversations.context import ButtonFn, Ctx, StepFn, TextFn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conversations.context import ButtonFn, Ctx, Services, StepFn, TextFn
+from conversations.events import FileRef, Inbound
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """What a step's heavy work sees. It runs before the event's transaction (so no database lock is held
+    while an image is decoded or a workbook read) and may run again should the transaction be retried; it
+    must only compute. Its result reaches the step as ``ctx.prepared``; the step checks everything again."""
+
+    event: Inbound
+    services: Services
+    step: str  # the sender's current step (or the command's name)
+    files: tuple[tuple[FileRef, bytes], ...]  # the event's file(s), downloaded
+    is_admin: bool
+    is_staff: bool
+    lang: str
+    now: datetime
+    # A note to the sender while the work goes on (queued in its own short transaction).
+    notify: Callable[[str], Awaitable[None]]
+    # A read-only session (never a write transaction: on SQLite that would hold the only write lock).
+    reading: Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+PrepareFn = Callable[[Prepare], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -19,6 +48,8 @@ class Step:
     on_button: ButtonFn | None = None
     # An album (several files at once) handled as a whole; without it each file goes to on_file.
     on_album: StepFn | None = None
+    # Heavy work on the event's files done before its transaction (pre-checks, reading a workbook).
+    prepare: PrepareFn | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.runtime.types import fluent_number
+from fluent.syntax import ast, visitor
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -40,13 +41,24 @@ class Catalog:
     def message_ids(self, lang: str) -> set[str]:
         return set(self._bundles[lang]._messages)
 
-    def templates(self, lang: str, prefix: str, placeholders: Iterable[str]) -> dict[str, str]:
+    def templates(self, lang: str, prefix: str, placeholders: Iterable[str] = ()) -> dict[str, str]:
         """The messages starting with `prefix` as str.format templates: each named variable becomes a
-        "{name}" for code that fills it in later (the PDF renderer numbers pages as it draws them)."""
-        args = {name: "{" + name + "}" for name in placeholders}
-        return {key: self.t(lang, key, **args) for key in sorted(self.message_ids(lang)) if key.startswith(prefix)}
+        "{name}" for code that fills it in later (the PDF renderer numbers pages as it draws them).
+        Every variable a message uses is passed through, so none is reported missing."""
+        out = {}
+        for key in sorted(self.message_ids(lang)):
+            if key.startswith(prefix):
+                names = set(placeholders) | self.variables(lang, key)
+                out[key] = self.t(lang, key, **{name: "{" + name + "}" for name in names})
+        return out
 
-    def t(self, lang: str, key: str, **args: Any) -> str:
+    def variables(self, lang: str, key: str) -> set[str]:
+        """The names of the variables a message uses ($name)."""
+        finder = _Variables()
+        finder.visit(self._bundles[lang]._messages[key])
+        return finder.names
+
+    def t(self, lang: str, key: str, /, **args: Any) -> str:
         for candidate in (lang, DEFAULT_LANGUAGE):
             bundle = self._bundles.get(candidate)
             if bundle is not None and bundle.has_message(key):
@@ -64,6 +76,15 @@ class Catalog:
                 return text
         log.error("missing message %s", key)
         return key
+
+
+class _Variables(visitor.Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def visit_VariableReference(self, node: ast.VariableReference) -> None:
+        self.names.add(node.id.name)
 
 
 def _fluent_locale(lang: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.campaign import Campaign
 from storage.models import Document, Enrollment, Lab
-from storage.repos.enrollments import active_documents, enrollment
+from storage.repos.enrollments import active_documents, enrollment, refused_documents
 
 STEPS = ("checklist", "plan", "documents")
 
@@ -30,6 +30,8 @@ class Progress:
     licence_expired: bool
     days_left: int
     closed: bool
+    # Files the centre returned (refused at its decision): shown as refused, never counted.
+    refused: tuple[Document, ...] = ()
 
     @property
     def status(self) -> str:
@@ -94,7 +96,7 @@ async def progress(session: AsyncSession, campaign: Campaign, lab: Lab, now: dat
     agreement = tuple(d for d in docs if d.kind == "agreement" and d.enrollment_id == enr.id)
     this_year_licence = tuple(d for d in docs if d.kind == "licence" and d.enrollment_id == enr.id)
     earlier_licence = any(d.kind == "licence" and d.enrollment_id != enr.id for d in docs)
-    valid_then = lab.licence_valid_to is not None and lab.licence_valid_to >= campaign.samples_from
+    valid_then = campaign.licence_still_valid(lab.licence_valid_to)
     expired = lab.licence_valid_to is not None and not valid_then
     # After a return, what the centre named is to be done again (each item leaves the list when redone).
     redo = set(enr.returned_items or []) if enr.status == "returned" else set()
@@ -110,4 +112,5 @@ async def progress(session: AsyncSession, campaign: Campaign, lab: Lab, now: dat
         licence_expired=expired,
         days_left=campaign.days_left(now),
         closed=campaign.is_closed(now),
+        refused=tuple(await refused_documents(session, enr)) if enr.status == "returned" else (),
     )

@@ -50,7 +50,7 @@ def reminder_text(catalog: Catalog, lang: str, campaign: Campaign, p: Progress, 
     deadline = day(campaign.deadline, lang)
     days = campaign.days_left(now)
     lines = [t("bc-reminder-title", title=campaign.title_en if lang == "en" else campaign.title)]
-    if days <= 1:
+    if days == 0:  # the deadline day itself
         lines.append(t("bc-reminder-today", lab=lab.name, code=lab.code, deadline=deadline))
     else:
         lines.append(t("bc-reminder-left", lab=lab.name, code=lab.code, deadline=deadline, days=days))

@@ -97,8 +97,8 @@ MESSAGES: Mapping[str, frozenset[str]] = {
         "val-date-month": "month",
         "val-date-day": "year month day max",
         "val-licence-order": "valid_from valid_to",
-        "val-licence-expires": "valid_to must_cover",
-        "val-licence-not-yet-valid": "valid_from must_cover",
+        "val-licence-expires": "valid_to must_cover basis",
+        "val-licence-not-yet-valid": "valid_from must_cover basis",
         "val-text-too-short": "min",
         "val-text-too-long": "max length",
         "val-text-no-letters": "",
@@ -382,16 +382,19 @@ def parse_date(text: str) -> Checked[date]:
     return _accept(date(year, month, day))
 
 
-def licence_validity(valid_from: date, valid_to: date, *, must_cover: date) -> Checked[tuple[date, date]]:
+def licence_validity(
+    valid_from: date, valid_to: date, *, must_cover: date, basis: str = "samples"
+) -> Checked[tuple[date, date]]:
     """The practice licence's validity period must still hold on ``must_cover``.
 
-    ``must_cover`` is the day samples go out; a licence that lapses before then is refused.
+    ``must_cover`` is the day samples go out (``basis`` "samples") or, when the campaign gives no such
+    day, the registration deadline (``basis`` "deadline"); a licence that lapses before then is refused.
     """
     if valid_to <= valid_from:
         return _refuse("val-licence-order", valid_from=valid_from.isoformat(), valid_to=valid_to.isoformat())
     if valid_to < must_cover:
         return _refuse(
-            "val-licence-expires", valid_to=valid_to.isoformat(), must_cover=must_cover.isoformat()
+            "val-licence-expires", valid_to=valid_to.isoformat(), must_cover=must_cover.isoformat(), basis=basis
         )
     if valid_from > must_cover:
         # Most likely a mistyped year; a reviewer can see the licence itself.
@@ -400,6 +403,7 @@ def licence_validity(valid_from: date, valid_to: date, *, must_cover: date) -> C
             "val-licence-not-yet-valid",
             valid_from=valid_from.isoformat(),
             must_cover=must_cover.isoformat(),
+            basis=basis,
         )
     return _accept((valid_from, valid_to))
 
@@ -486,3 +490,12 @@ def person_name(text: str, *, min_len: int = 2, max_len: int = 30) -> Checked[st
     if len(s) > max_len:
         return _refuse("val-name-too-long", max=max_len)
     return _accept(s)
+
+
+def display_name(text: str | None) -> str | None:
+    """A name the platform reported (a Telegram display name), kept only if it would pass as a typed name:
+    it is stored and prefilled (a mailing recipient, an export), so "=HYPERLINK(...)" must not get in."""
+    if not text:
+        return None
+    checked = person_name(text)
+    return checked.value if checked.ok else None

@@ -9,26 +9,30 @@ role again for the update at hand.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations import flow as flows
 from conversations import validators
 from conversations.campaign import Campaign
 from conversations.context import Ctx
 from conversations.events import Button, FileOut, Reply, SendDocument, keyboard
-from conversations.flow import Flow, Step, register
+from conversations.flow import Flow, Prepare, Step, register
 from conversations.flows.home import menu_buttons
 from conversations.formatting import day, join, moment
 from handlers.review_desk import fit
-from handlers.roles import refuse
+from handlers.roles import is_settings_admin, refuse
 from handlers.routing import action, command
+from storage.heavy import run_heavy
 from storage.models import BindingCode, Contact, Lab
 from storage.repos import reports
 from storage.repos.audit import display_names, for_lab
@@ -42,6 +46,7 @@ log = logging.getLogger(__name__)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_ROSTER_ROWS = 20_000
+PROGRESS_EVERY = 3.0  # s of reading a roster before the admin is told how far it got
 # Binding codes are hashed slowly (PBKDF2) by design; a batch is what one update can do in a few seconds.
 CODES_PER_BATCH = 500
 CODE_DAYS = 60
@@ -75,7 +80,7 @@ async def grant_command(ctx: Ctx) -> None:
     role = "reviewer"
     if rest and rest[0].lower() in ("admin", "管理员"):
         # Staff admins are made only by the admins named in settings.
-        if ctx.actor.user_id not in ctx.services.admin_ids:
+        if not is_settings_admin(ctx.services.admin_ids, ctx.actor.platform, ctx.actor.user_id):
             ctx.say(ctx.t("adm-grant-admin-refused"), _staff_buttons(ctx))
             return
         role, rest = "admin", rest[1:]
@@ -104,7 +109,7 @@ async def revoke_command(ctx: Ctx) -> None:
         ctx.say(ctx.t("adm-revoke-usage"), _staff_buttons(ctx))
         return
     user_id = parts[0]
-    if user_id in ctx.services.admin_ids:
+    if is_settings_admin(ctx.services.admin_ids, ctx.actor.platform, user_id):
         ctx.say(ctx.t("adm-revoke-settings-admin", user=user_id), _staff_buttons(ctx))
         return
     row = await revoke(ctx.session, ctx.actor.platform, user_id)
@@ -274,11 +279,42 @@ def _template() -> bytes:
     return write_workbook([Sheet("名单", columns, [{str(n): v for n, v in enumerate(example)}])])
 
 
+async def prepare_import(p: Prepare) -> dict[str, Any]:
+    """Read the roster before the import's transaction, in the heavy-work pool (a big workbook takes
+    seconds; the database stays free meanwhile), telling the admin how far it got when it takes a while."""
+    if not p.is_admin or not p.files:
+        return {}
+    data = p.files[0][1]
+    rows_read = [0]
+
+    def seen(rows: int) -> None:  # from the reading thread
+        rows_read[0] = rows
+
+    job = asyncio.ensure_future(
+        run_heavy(read_roster, data, **roster_rules(p.services.campaign), max_rows=MAX_ROSTER_ROWS, progress=seen)
+    )
+    wait = PROGRESS_EVERY
+    while not (await asyncio.wait({job}, timeout=wait))[0]:
+        await p.notify(p.services.catalog.t(p.lang, "adm-import-reading", kb=len(data) // 1024, rows=rows_read[0]))
+        wait = max(wait, 10.0)
+    report = job.result()
+    out: dict[str, Any] = {"roster": report, "roster_sha": hashlib.sha256(data).hexdigest()}
+    if report.issues and not report.file_refused:
+        catalog, lang = p.services.catalog, p.lang
+        out["roster_problems"] = await run_heavy(
+            write_import_report, report, lambda key, a: catalog.t(lang, key, **a)
+        )
+    return out
+
+
 async def on_import_file(ctx: Ctx) -> None:
     if _admin_only(ctx, "/import"):
         return
     data = await ctx.download()
-    report = await asyncio.to_thread(read_roster, data, **roster_rules(ctx.campaign), max_rows=MAX_ROSTER_ROWS)
+    if ctx.prepared.get("roster_sha") == hashlib.sha256(data).hexdigest():
+        report: RosterReport = ctx.prepared["roster"]
+    else:  # not read beforehand (the step changed meanwhile): read now, still in the heavy-work pool
+        report = await run_heavy(read_roster, data, **roster_rules(ctx.campaign), max_rows=MAX_ROSTER_ROWS)
     name = (ctx.event.file.name if ctx.event.file else None) or "roster.xlsx"
     if report.file_refused:
         issue = next(i for i in report.issues if i.row == 0)
@@ -304,7 +340,9 @@ async def on_import_file(ctx: Ctx) -> None:
         ctx.t("adm-import-done", created=applied.created, updated=applied.updated, unchanged=applied.unchanged)
     )
     if report.issues:
-        problems = await asyncio.to_thread(write_import_report, report, lambda key, a: ctx.t(key, **a))
+        problems = ctx.prepared.get("roster_problems") if report is ctx.prepared.get("roster") else None
+        if problems is None:
+            problems = await run_heavy(write_import_report, report, lambda key, a: ctx.t(key, **a))
         ctx.send(SendDocument(FileOut("roster-problems.xlsx", XLSX, data=problems), ctx.t("adm-report-caption")))
         for issue in sorted(report.issues, key=lambda i: i.row)[:5]:
             lines.append("• " + ctx.t(issue.message_id, **issue.args))
@@ -514,30 +552,60 @@ register(
     Flow(
         "adm_import",
         "file",
-        {"file": Step(show=show_import, on_file=on_import_file, on_button=on_import_button)},
+        {"file": Step(show=show_import, on_file=on_import_file, on_button=on_import_button, prepare=prepare_import)},
     )
 )
 
 
 # -- the enrolment export --------------------------------------------------------------------------------------
-@command("export", role="staff")
+async def prepare_export(p: Prepare) -> dict[str, Any]:
+    """The export, made before the event's transaction: read in a read-only session (SQLite's write lock
+    stays free), the workbook written in the heavy-work pool (the event loop stays free)."""
+    if not p.is_staff or (p.event.kind == "button" and p.step.split(".")[0] != "export"):
+        return {}
+    catalog, lang = p.services.catalog, p.lang
+
+    def t(key: str, **args: Any) -> str:
+        return catalog.t(lang, key, **args)
+
+    async with p.reading() as session:
+        data, count = await export_workbook(session, p.services.campaign, t, lang)
+    return {"export": (data, count)}
+
+
+async def export_workbook(
+    session: AsyncSession, campaign: Campaign, t: Callable[..., str], lang: str
+) -> tuple[bytes, int]:
+    """The enrolment export as .xlsx bytes and the number of labs in it."""
+    records = await reports.export_records(session, campaign.year)
+    refs = {r.review.reviewer for r in records if r.review is not None}
+    names = await display_names(session, refs)
+    view = SimpleNamespace(campaign=campaign, t=t, lang=lang)  # what export_sheet reads of a Ctx
+
+    def write() -> bytes:
+        columns, rows = export_sheet(view, records, names)  # type: ignore[arg-type]
+        return write_workbook([Sheet(t("adm-export-sheet", year=campaign.year), columns, rows)])
+
+    return await run_heavy(write), len(records)
+
+
+@command("export", role="staff", prepare=prepare_export)
 async def export_command(ctx: Ctx) -> None:
     await send_export(ctx)
 
 
 async def send_export(ctx: Ctx) -> None:
     c = ctx.campaign
-    records = await reports.export_records(ctx.session, c.year)
-    refs = {r.review.reviewer for r in records if r.review is not None}
-    names = await display_names(ctx.session, refs)
-    columns, rows = export_sheet(ctx, records, names)
-    data = await asyncio.to_thread(write_workbook, [Sheet(ctx.t("adm-export-sheet", year=c.year), columns, rows)])
+    if "export" in ctx.prepared:
+        data, count = ctx.prepared["export"]
+    else:  # not made beforehand (an old path in): made now, still off the event loop
+        data, count = await export_workbook(ctx.session, c, ctx.t, ctx.lang)
     stamp = ctx.now.astimezone(c.tz).strftime("%Y%m%d-%H%M")
-    ctx.audit("exported", "export", c.year, after={"labs": len(records)})
+    ctx.audit("exported", "export", c.year, after={"labs": count})
     ctx.send(
         SendDocument(
             FileOut(f"eqa-{c.year}-enrolments-{stamp}.xlsx", XLSX, data=data),
-            ctx.t("adm-export-caption", year=c.year, count=len(records), at=moment(ctx.now, ctx.lang, c.tz)),
+            ctx.t("adm-export-caption", year=c.year, count=count, at=moment(ctx.now, ctx.lang, c.tz)),
             buttons=keyboard([Button(ctx.t("btn-stats"), "g:rv:stats"), Button(ctx.t("btn-queue"), "g:rv:queue")]),
         )
     )
@@ -545,7 +613,7 @@ async def send_export(ctx: Ctx) -> None:
 
 def export_sheet(
     ctx: Ctx, records: Sequence[reports.ExportRecord], names: Mapping[str, str]
-) -> tuple[list[Column], list[dict[str, object]]]:
+) -> tuple[list[Column], Iterator[dict[str, object]]]:
     """One row per lab, every field: the lab, its contacts, the registration (lab, invoice and mailing
     details; one column per specialty; last year's tests), the documents and the decision."""
     c, t, lang = ctx.campaign, ctx.t, ctx.lang
@@ -596,96 +664,103 @@ def export_sheet(
         Column(t("adm-col-precheck"), "precheck"),
     ]
     yes = t("adm-yes")
-    rows: list[dict[str, object]] = []
-    for r in records:
-        lab, enr = r.lab, r.enrollment
-        bound = [x for x in r.contacts if x.user_id is not None and x.active]
-        main = next((x for x in bound if not x.is_backup), None) or next(
-            (x for x in r.contacts if x.platform == ROSTER_PLATFORM and not x.is_backup), None
-        )
-        backup = next((x for x in bound if x.is_backup), None) or next(
-            (x for x in r.contacts if x.platform == ROSTER_PLATFORM and x.is_backup), None
-        )
-        row: dict[str, object] = {
-            "code": lab.code,
-            "name": lab.name,
-            "type": c.type_by_code[lab.institution_type].name
-            if lab.institution_type in c.type_by_code
-            else lab.institution_type,
-            "level": c.level_by_code[lab.level].name if lab.level in c.level_by_code else lab.level,
-            "city": lab.city,
-            "credit": lab.credit_code,
-            "licence_no": lab.licence_no,
-            "licence_from": lab.licence_valid_from,
-            "licence_to": lab.licence_valid_to,
-            "address": lab.address,
-            "source": t(f"adm-source-{lab.source}") if lab.source in ("roster", "application", "demo") else lab.source,
-            "contact": main.name if main else None,
-            "mobile": main.mobile if main else None,
-            "backup": backup.name if backup else None,
-            "backup_mobile": backup.mobile if backup else None,
-            "bound": len(bound),
-            "status": t(f"adm-status-{enr.status if enr else reports.NO_ENROLLMENT}"),
-        }
-        this_year = [d for d in r.documents if enr is not None and d.enrollment_id == enr.id]
-        agreement = [d for d in this_year if d.kind == "agreement"]
-        licence = [d for d in this_year if d.kind == "licence"]
-        earlier_licence = [d for d in r.documents if d.kind == "licence" and (enr is None or d.enrollment_id != enr.id)]
-        if enr is not None:
-            info, invoice, mailing = enr.lab_info or {}, enr.invoice or {}, enr.mailing or {}
-            chosen = set(enr.specialties or [])
-            review = r.review
-            tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
-            row |= {
-                "revision": enr.revision,
-                "submitted": enr.submitted_at,
-                "decided": enr.decided_at,
-                "decision": t(f"rv-decision-{review.decision}") if review else None,
-                "reviewer": (names.get(review.reviewer, review.reviewer) if review else None),
-                "reasons": "；".join(
-                    t("rv-reason-other-text", note=review.note or "")
-                    if code == "other"
-                    else t("rv-reason-" + code.replace("_", "-"))
-                    for code in review.reasons or []
-                )
-                if review and review.decision != "approved"
-                else None,
-                "redo": join((t(f"item-{i}") for i in enr.returned_items or []), lang) or None,
-                "info_name": info.get("name"),
-                "info_address": info.get("address"),
-                "info_phone": info.get("phone"),
-                "info_head": info.get("head"),
-                "invoice_title": invoice.get("title"),
-                "taxpayer": invoice.get("taxpayer_id"),
-                "recipient": mailing.get("recipient"),
-                "recipient_phone": mailing.get("phone"),
-                "mail_address": mailing.get("address"),
-                "postcode": mailing.get("postcode"),
-                "specialty_count": len(chosen),
-                **{f"spec:{s.code}": yes if s.code in chosen else None for s in c.specialties},
-                "declined": join(
-                    (c.specialty_by_code[s].name for s in enr.mandatory_declined or [] if s in c.specialty_by_code),
-                    lang,
-                )
-                or None,
-                "tests_count": len(tests),
-                "tests": "、".join(tests) or None,
-                "checklist_at": enr.checklist_submitted_at,
-                "plan_at": enr.plan_confirmed_at,
+
+    def rows() -> Iterator[dict[str, object]]:  # one at a time: the writer streams them
+        for r in records:
+            lab, enr = r.lab, r.enrollment
+            bound = [x for x in r.contacts if x.user_id is not None and x.active]
+            main = next((x for x in bound if not x.is_backup), None) or next(
+                (x for x in r.contacts if x.platform == ROSTER_PLATFORM and not x.is_backup), None
+            )
+            backup = next((x for x in bound if x.is_backup), None) or next(
+                (x for x in r.contacts if x.platform == ROSTER_PLATFORM and x.is_backup), None
+            )
+            row: dict[str, object] = {
+                "code": lab.code,
+                "name": lab.name,
+                "type": c.type_by_code[lab.institution_type].name
+                if lab.institution_type in c.type_by_code
+                else lab.institution_type,
+                "level": c.level_by_code[lab.level].name if lab.level in c.level_by_code else lab.level,
+                "city": lab.city,
+                "credit": lab.credit_code,
+                "licence_no": lab.licence_no,
+                "licence_from": lab.licence_valid_from,
+                "licence_to": lab.licence_valid_to,
+                "address": lab.address,
+                "source": t(f"adm-source-{lab.source}")
+                if lab.source in ("roster", "application", "demo")
+                else lab.source,
+                "contact": main.name if main else None,
+                "mobile": main.mobile if main else None,
+                "backup": backup.name if backup else None,
+                "backup_mobile": backup.mobile if backup else None,
+                "bound": len(bound),
+                "status": t(f"adm-status-{enr.status if enr else reports.NO_ENROLLMENT}"),
             }
-        row["agreement"] = t("adm-doc-pages", count=len(agreement)) if agreement else t("adm-doc-missing")
-        if licence:
-            row["licence_doc"] = t("adm-doc-pages", count=len(licence))
-        elif earlier_licence and lab.licence_valid_to and lab.licence_valid_to >= c.samples_from:
-            row["licence_doc"] = t("adm-doc-on-file")
-        elif lab.licence_valid_to and lab.licence_valid_to < c.samples_from:
-            row["licence_doc"] = t("adm-doc-expired")
-        else:
-            row["licence_doc"] = t("adm-doc-missing")
-        advice = reports.precheck_advice(agreement + licence)
-        row["precheck"] = "、".join(t("rv-pre-" + a.removeprefix("pre-"), width=0, height=0) for a in advice) or None
-        rows.append(row)
-    return columns, rows
+            this_year = [d for d in r.documents if enr is not None and d.enrollment_id == enr.id]
+            agreement = [d for d in this_year if d.kind == "agreement"]
+            licence = [d for d in this_year if d.kind == "licence"]
+            earlier_licence = [
+                d for d in r.documents if d.kind == "licence" and (enr is None or d.enrollment_id != enr.id)
+            ]
+            if enr is not None:
+                info, invoice, mailing = enr.lab_info or {}, enr.invoice or {}, enr.mailing or {}
+                chosen = set(enr.specialties or [])
+                review = r.review
+                tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
+                row |= {
+                    "revision": enr.revision,
+                    "submitted": enr.submitted_at,
+                    "decided": enr.decided_at,
+                    "decision": t(f"rv-decision-{review.decision}") if review else None,
+                    "reviewer": (names.get(review.reviewer, review.reviewer) if review else None),
+                    "reasons": "；".join(
+                        t("rv-reason-other-text", note=review.note or "")
+                        if code == "other"
+                        else t("rv-reason-" + code.replace("_", "-"))
+                        for code in review.reasons or []
+                    )
+                    if review and review.decision != "approved"
+                    else None,
+                    "redo": join((t(f"item-{i}") for i in enr.returned_items or []), lang) or None,
+                    "info_name": info.get("name"),
+                    "info_address": info.get("address"),
+                    "info_phone": info.get("phone"),
+                    "info_head": info.get("head"),
+                    "invoice_title": invoice.get("title"),
+                    "taxpayer": invoice.get("taxpayer_id"),
+                    "recipient": mailing.get("recipient"),
+                    "recipient_phone": mailing.get("phone"),
+                    "mail_address": mailing.get("address"),
+                    "postcode": mailing.get("postcode"),
+                    "specialty_count": len(chosen),
+                    **{f"spec:{s.code}": yes if s.code in chosen else None for s in c.specialties},
+                    "declined": join(
+                        (c.specialty_by_code[s].name for s in enr.mandatory_declined or [] if s in c.specialty_by_code),
+                        lang,
+                    )
+                    or None,
+                    "tests_count": len(tests),
+                    "tests": "、".join(tests) or None,
+                    "checklist_at": enr.checklist_submitted_at,
+                    "plan_at": enr.plan_confirmed_at,
+                }
+            row["agreement"] = t("adm-doc-pages", count=len(agreement)) if agreement else t("adm-doc-missing")
+            if licence:
+                row["licence_doc"] = t("adm-doc-pages", count=len(licence))
+            elif earlier_licence and lab.licence_valid_to and lab.licence_valid_to >= c.licence_valid_on:
+                row["licence_doc"] = t("adm-doc-on-file")
+            elif lab.licence_valid_to and lab.licence_valid_to < c.licence_valid_on:
+                row["licence_doc"] = t("adm-doc-expired")
+            else:
+                row["licence_doc"] = t("adm-doc-missing")
+            advice = reports.precheck_advice(agreement + licence)
+            shown = (t("rv-pre-" + a.removeprefix("pre-"), width=0, height=0) for a in advice)
+            row["precheck"] = "、".join(shown) or None
+            yield row
+
+    return columns, rows()
 
 
 # -- the audit log ---------------------------------------------------------------------------------------------
@@ -744,7 +819,7 @@ async def show_audit(ctx: Ctx, lab_id: int, offset: int) -> None:
 
 
 # -- buttons ---------------------------------------------------------------------------------------------------
-@action("adm", role="staff")
+@action("adm", role="staff", prepare=prepare_export)
 async def admin_button(ctx: Ctx, arg: str) -> None:
     parts = arg.split(".")
     if parts[0] == "export":

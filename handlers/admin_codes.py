@@ -39,4 +39,5 @@ async def codes(ctx: Ctx) -> None:
             until=until,
         ),
         menu_buttons(ctx),
+        secret=True,  # the plain code must not stay in the outbox (nor in backups of it)
     )

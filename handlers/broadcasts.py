@@ -5,7 +5,7 @@ goes the same way with its own header and, by default, to the approved labs.
 Admin-only, checked on every update: the commands and global buttons through the router's role check, and
 every step of the flow again (a person whose admin right was withdrawn mid-flow, or forged button data,
 changes nothing). Confirming queues one outbox row per recipient chat in the same transaction that creates
-the broadcast; `bot.outbox_worker` delivers them.
+the broadcast; `bot.delivery.worker` delivers them.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from conversations.flow import Flow, Step
 from conversations.i18n import Catalog
 from handlers.roles import refuse
 from handlers.routing import MAX_INPUT, action, command
-from storage.models import Broadcast, OutboxMessage
-from storage.repos.outbox import NewRow, add_rows, cancel_broadcast, counts, create_broadcast
+from storage.models import Broadcast
+from storage.repos.outbox import NewRow, add_rows, cancel_broadcast, counts, create_broadcast, record_screen
 
 FLOW = "broadcast"
 MAX_TEXT = MAX_INPUT  # the router refuses longer input anyway; with header and footer well within 4096
@@ -313,17 +313,14 @@ async def _confirm(ctx: Ctx) -> None:
     ctx.show(view, buttons)
     if ctx.event.kind == "button" and ctx.event.message_id:
         # The preview message becomes the progress screen; remember its id so the worker can keep it current.
-        ctx.session.add(
-            OutboxMessage(
-                dedupe_key=progress_key(bc.id),
-                platform=ctx.actor.platform,
-                chat_id=ctx.actor.chat_id,
-                payload=to_payload(Reply(view, buttons)),
-                status="sent",
-                sent_at=ctx.now,
-                next_attempt_at=ctx.now,
-                result={"message_ids": [ctx.event.message_id]},
-            )
+        await record_screen(
+            ctx.session,
+            dedupe_key=progress_key(bc.id),
+            platform=ctx.actor.platform,
+            chat_id=ctx.actor.chat_id,
+            payload=to_payload(Reply(view, buttons)),
+            message_ids=[ctx.event.message_id],
+            now=ctx.now,
         )
 
 

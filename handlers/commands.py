@@ -93,8 +93,15 @@ async def go(ctx: Ctx, target: str) -> None:
     await show_welcome(ctx)
 
 
+async def _below(ctx: Ctx, then: flows.StepFn) -> None:
+    ctx.below()
+    await then(ctx)
+
+
 GO_TARGETS: dict[str, flows.StepFn] = {
     "journey": journey.resume,
+    "redo": lambda ctx: _below(ctx, journey.resume),
+    "checklist": lambda ctx: flows.start(ctx, "checklist"),
     "bind": lambda ctx: flows.start(ctx, "bind"),
     "apply": lambda ctx: flows.start(ctx, "apply"),
 }

@@ -56,7 +56,10 @@ async def faq_button(ctx: Ctx, arg: str) -> None:
         await show_topics(ctx)
         return
     # From "did you mean": the question the person typed stays attached to the topic they chose.
-    await answer(ctx, entry, key=key if key in _memo(ctx)["q"] else "")
+    asked = _memo(ctx)["q"].get(key) if key else None
+    if asked and _in_english(asked):
+        ctx.lang = "en"
+    await answer(ctx, entry, key=key if asked is not None else "")
 
 
 @action("vote")
@@ -170,6 +173,8 @@ async def question(ctx: Ctx, text: str) -> None:
     if ctx.event.kind == "text" and ctx.event.chat_type != "private":
         # Reviewers talk among themselves in their group: only "/faq <question>" is meant for the bot there.
         return
+    if _in_english(text):
+        ctx.lang = "en"  # answered in the language asked in, whatever the chat's setting (this reply only)
     result = faq_match.match(ctx.campaign, text)
     log.info("faq question matched best=%s candidates=%s scope=%s", result.best, result.candidates, result.out_of_scope)
     if result.out_of_scope is not None:
@@ -194,6 +199,12 @@ async def question(ctx: Ctx, text: str) -> None:
         ctx.say(ctx.t("faq-did-you-mean"), rows)
         return
     ctx.say(ctx.t("faq-no-match") + "\n" + ctx.campaign.contacts.text(ctx.lang), menu_buttons(ctx))
+
+
+def _in_english(text: str) -> bool:
+    """Written in Latin letters only (no Chinese): asked in English."""
+    letters = [ch for ch in text if unicodedata.category(ch)[0] == "L"]
+    return bool(letters) and all(ch.isascii() for ch in letters)
 
 
 # -- remembered questions and votes -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The reviewer desk's alerts: every submission (and every new-lab application) is announced in the
 reviewers' chat, in the same transaction that made it — the documents, then the card with its buttons
 (`handlers.review_cards`). Centres that watch a WeCom, DingTalk or Feishu group also get a line there
-(`bot.group_robots` delivers it from the outbox; a failure there never touches the chat).
+(`bot.delivery.robots` delivers it from the outbox; a failure there never touches the chat).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from conversations.events import Reply, to_payload
 from conversations.formatting import moment
 from handlers.review_cards import REVIEW_LANG, _application_messages, _enrollment_messages, fit, tr
 from handlers.signals import on
-from storage.models import Application, Enrollment, Lab, OutboxMessage, utcnow
-from storage.repos.common import insert_ignore
+from storage.models import Application, Enrollment, Lab, utcnow
+from storage.repos.outbox import NewRow, add_rows
 
 log = logging.getLogger(__name__)
 
@@ -23,25 +23,19 @@ ROBOT_CHAT = "robot"  # group robots have one destination each: their webhook
 
 
 async def robot_alert(ctx: Ctx, text: str, key: str) -> None:
-    """Queue a line for each configured group robot (delivered by `bot.group_robots` from the outbox, never
+    """Queue a line for each configured group robot (delivered by `bot.delivery.robots` from the outbox, never
     on the chat's fast path). The dedupe key makes a re-run queue nothing twice."""
-    for platform in sorted(ctx.services.group_robots):
-        reply = Reply(fit(text, 2000), chat_id=ROBOT_CHAT, platform=platform)
-        now = utcnow()
-        await insert_ignore(
-            ctx.session,
-            OutboxMessage,
-            {
-                "dedupe_key": f"robot:{platform}:{key}",
-                "platform": platform,
-                "chat_id": ROBOT_CHAT,
-                "payload": to_payload(reply),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
+    rows = [
+        NewRow(
+            platform,
+            ROBOT_CHAT,
+            to_payload(Reply(fit(text, 2000), chat_id=ROBOT_CHAT, platform=platform)),
+            f"robot:{platform}:{key}",
         )
+        for platform in sorted(ctx.services.group_robots)
+    ]
+    if rows:
+        await add_rows(ctx.session, rows, now=utcnow())
 
 
 @on("enrollment_submitted")
@@ -54,7 +48,13 @@ async def alert_submission(ctx: Ctx, enrollment_id: int, revision: int) -> None:
     chat = ctx.services.review_chat
     if chat:
         actions = await _enrollment_messages(
-            ctx, enr, REVIEW_LANG, chat_id=chat, platform=ctx.event.platform, docs=True, alert=True
+            ctx,
+            enr,
+            REVIEW_LANG,
+            chat_id=chat,
+            platform=ctx.services.review_platform or ctx.event.platform,
+            docs=True,
+            alert=True,
         )
         for a in actions:
             ctx.push(a)
@@ -82,7 +82,7 @@ async def alert_application(ctx: Ctx, application_id: int) -> None:
     chat = ctx.services.review_chat
     if chat:
         for a in await _application_messages(
-            ctx, app, REVIEW_LANG, chat_id=chat, platform=ctx.event.platform, alert=True
+            ctx, app, REVIEW_LANG, chat_id=chat, platform=ctx.services.review_platform or ctx.event.platform, alert=True
         ):
             ctx.push(a)
     else:

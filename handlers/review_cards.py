@@ -38,14 +38,16 @@ from conversations.events import (
 )
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress, progress
+from handlers.review_reading import reading_lines
 from handlers.roles import refuse
-from storage.files import DocumentCorrupt
-from storage.images import oriented_jpeg
+from storage.files import DocumentCorrupt, DocumentStore
+from storage.heavy import HeavyTimeout, run_heavy
 from storage.models import Application, Document, Enrollment, Lab, Review
 from storage.repos import reports, reviews
 from storage.repos.audit import display_names
 from storage.repos.enrollments import active_documents
 from storage.repos.people import lab_contacts
+from storage.review_copy import RenderFailed, review_copies
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +183,7 @@ async def _status_line(ctx: Ctx, t: Tr, lang: str, subject: str, status: str, wh
 async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = False) -> str:
     t, c, lab, enr = tr(ctx, lang), ctx.campaign, p.lab, p.enrollment
     lines = [t("rv-alert-new")] if alert else []
-    lines.append(t("rv-card-title", year=c.year, lab=lab.name, code=lab.code, revision=enr.revision))
+    lines.append(t("rv-card-title", year=enr.year, lab=lab.name, code=lab.code, revision=enr.revision))
     lines.append(
         t(
             "rv-card-lab",
@@ -206,11 +208,16 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
     if enr.mandatory_declined:
         declined = [c.specialty_by_code[s].label(lang) for s in enr.mandatory_declined if s in c.specialty_by_code]
         lines.append("⚠️ " + t("rv-card-mandatory-declined", list=join(declined, lang)))
+        reasons = enr.mandatory_declined_reasons or {}
+        for s in enr.mandatory_declined:
+            if s in c.specialty_by_code:
+                reason = reasons.get(s) or t("rv-card-no-reason")
+                lines.append(t("plan-declined-reason", name=c.specialty_by_code[s].label(lang), reason=reason))
     lines.append(t("rv-card-tests", prev=c.previous_year, count=len(enr.last_year_tests or [])))
     lines.append(t("rv-card-agreement", state=_docs_line(t, p.agreement)))
     until = day(lab.licence_valid_to, lang) if lab.licence_valid_to else "—"
     if p.licence_expired:
-        licence = "⚠️ " + t("rv-card-licence-expired", until=until)
+        licence = "⚠️ " + t("rv-card-licence-expired", until=until, basis=c.licence_basis)
     elif p.licence:
         licence = _docs_line(t, p.licence) + " · " + t("rv-card-valid-until", until=until)
     elif p.licence_on_file:
@@ -218,6 +225,7 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
     else:
         licence = "⚠️ " + t("rv-docs-none")
     lines.append(t("rv-card-licence", state=licence))
+    lines += reading_lines(t, p, _typed(t, ctx, lab, title))
     history = await reviews.history(ctx.session, "enrollment", enr.id)
     earlier = [r for r in history if r.revision < enr.revision and r.decision == "returned"]
     if earlier:
@@ -230,6 +238,21 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
         lines += reason_lines(t, "enrollment", current.reasons or [], current.note, for_lab=False)
         lines.append(t("rv-card-returned-items", items=items_text(t, enr.returned_items or [], lang)))
     return fit("\n".join(lines))
+
+
+def _typed(t: Tr, ctx: Ctx, lab: Lab, invoice_title: str) -> dict[str, str | None]:
+    """What the lab gave, to set beside what was read on its licence."""
+    kind = ctx.campaign.type_by_code.get(lab.institution_type)
+    validity = None
+    if lab.licence_valid_to:
+        start = lab.licence_valid_from.isoformat() if lab.licence_valid_from else "—"
+        validity = t("rdr-validity", **{"from": start, "to": lab.licence_valid_to.isoformat()})
+    return {
+        "type": kind.licence if kind is not None and kind.licence else None,
+        "name": invoice_title or lab.name,
+        "number": lab.licence_no,
+        "validity": validity,
+    }
 
 
 async def application_card(ctx: Ctx, app: Application, lang: str, *, alert: bool = False) -> str:
@@ -264,8 +287,8 @@ async def application_card(ctx: Ctx, app: Application, lang: str, *, alert: bool
     if d.get("credit_code") and validators.credit_code(str(d["credit_code"])).warning:
         lines.append("⚠️ " + t("rv-card-taxpayer-warning"))
     valid_to = _iso(d.get("licence_valid_to"))
-    if valid_to is not None and valid_to < c.samples_from:
-        lines.append("⚠️ " + t("rv-card-licence-expired", until=day(valid_to, lang)))
+    if valid_to is not None and not c.licence_still_valid(valid_to):
+        lines.append("⚠️ " + t("rv-card-licence-expired", until=day(valid_to, lang), basis=c.licence_basis))
     for lab in await reports.lab_with_credit_code(ctx.session, str(d.get("credit_code") or ""), str(d.get("name"))):
         lines.append("⚠️ " + t("rv-app-duplicate-hint", code=lab.code, name=lab.name))
     current = await reviews.standing(ctx.session, "application", app.id, app.revision)
@@ -337,7 +360,8 @@ async def document_messages(
         earlier = await active_documents(ctx.session, lab.id, "licence")
         docs += [("licence", d) for d in earlier if d.enrollment_id != p.enrollment.id]
     photos: list[AlbumItem] = []
-    files: list[AlbumItem] = []
+    files: list[AlbumItem] = []  # nothing the sender made is forwarded: reviewers get copies we drew
+    notes: list[Outbound] = []
     counts = {k: sum(1 for kind, _ in docs if kind == k) for k in ("agreement", "licence")}
     seen = {"agreement": 0, "licence": 0}
     for kind, doc in docs:
@@ -347,29 +371,35 @@ async def document_messages(
         )
         caption = fit(caption + "\n" + _advice_text(t, doc), 1024)
         stem = f"{lab.code}-{kind}-{seen[kind]}"
-        try:
-            data = await asyncio.to_thread(store.get, doc.storage_key)
-        except (OSError, ValueError, DocumentCorrupt):
-            log.warning("document %s: stored file %s missing", doc.id, doc.storage_key[:12])
+        pre = doc.precheck or {}
+        keys = pre.get("review_copies")
+        if keys is None:  # uploaded before copies were drawn at upload time
+            keys = await _draw_copies(store, doc)
+        if "pre-pdf-active" in (pre.get("issues") or []):
+            caption = fit(t("rv-pre-pdf-active") + "\n" + caption, 1024)
+        if not keys:
+            notes.append(Reply(fit(caption + "\n" + t("rv-doc-unrenderable")), chat_id=chat_id, platform=platform))
             continue
-        if doc.mime in ("image/jpeg", "image/png"):
-            try:
-                upright = await asyncio.to_thread(oriented_jpeg, data)
-                key = await asyncio.to_thread(store.put, upright)
-                photos.append(AlbumItem("photo", FileOut(f"{stem}.jpg", "image/jpeg", stored=key), caption))
-                continue
-            except (ValueError, OSError):
-                log.info("document %s: not shown as a photo; sent as a file", doc.id)
-        same_platform = (doc.uploaded_by or "").split(":", 1)[0] == (platform or ctx.event.platform)
-        extension = {"application/pdf": ".pdf", "image/png": ".png"}.get(doc.mime, ".jpg" if "jpeg" in doc.mime else "")
-        file = FileOut(
-            f"{stem}{extension}",
-            doc.mime,
-            stored=doc.storage_key,
-            platform_file_id=doc.platform_file_id if same_platform else None,
-        )
-        files.append(AlbumItem("document", file, caption))
-    return _grouped(photos, chat_id, platform) + _grouped(files, chat_id, platform)
+        if doc.mime == "application/pdf":
+            drawn = t("rv-doc-rendered", pages=pre.get("pages") or len(keys), shown=len(keys))
+            caption = fit(caption + "\n" + drawn, 1024)
+        for n, key in enumerate(keys, 1):
+            name = f"{stem}.jpg" if len(keys) == 1 else f"{stem}-p{n}.jpg"
+            photos.append(AlbumItem("photo", FileOut(name, "image/jpeg", stored=key), caption if n == 1 else ""))
+    return _grouped(photos, chat_id, platform) + _grouped(files, chat_id, platform) + notes
+
+
+async def _draw_copies(store: DocumentStore, doc: Document) -> list[str]:
+    """Re-render a document for reviewers now (in the heavy-work pool); [] when it cannot be drawn."""
+    try:
+        data = await asyncio.to_thread(store.get, doc.storage_key)
+        drawn = await run_heavy(review_copies, data)
+        return [await asyncio.to_thread(store.put, image) for image in drawn]
+    except (OSError, ValueError, DocumentCorrupt):
+        log.warning("document %s: stored file %s missing", doc.id, doc.storage_key[:12])
+    except (RenderFailed, HeavyTimeout) as exc:
+        log.warning("document %s: no copy for reviewers: %s", doc.id, exc)
+    return []
 
 
 def _grouped(items: list[AlbumItem], chat_id: str | None, platform: str | None) -> list[Outbound]:

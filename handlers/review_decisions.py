@@ -4,6 +4,8 @@ result told at once to the lab (every active contact) or to the applicant.
 - A decision is a `Review` row, unique per (subject, id, revision): the first reviewer's decision stands, the
   second is told who came first. A decision names the revision it was made on, so a press on the card of a
   submission that has since been sent again changes nothing.
+- Only the current campaign year's registrations are decided: a card (or a forged button) naming another
+  year's enrollment is outdated, and its lab is told nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from handlers.review_cards import (
 )
 from storage.models import Application, Contact, Enrollment, Lab, Review, UserProfile
 from storage.repos import reports, reviews
-from storage.repos.enrollments import enrollment
+from storage.repos.enrollments import enrollment, refuse_documents
 from storage.repos.people import lab_contacts
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Decided:
-    """What became of a decision: done | resent | taken | not_pending | incomplete | missing."""
+    """What became of a decision: done | resent | taken | not_pending | incomplete | missing | outdated."""
 
     status: str
     name: str = ""
@@ -51,6 +53,8 @@ class Decided:
     lab_id: int | None = None
     review: Review | None = None  # the decision that stands
     revision: int | None = None  # the current revision (when the subject was sent again)
+    year: int | None = None  # the year of an outdated enrollment
+    current_id: int | None = None  # this year's enrollment of the same lab, when there is one
 
 
 async def decide(
@@ -68,6 +72,32 @@ async def decide(
     if subject == "enrollment":
         return await _decide_enrollment(ctx, sid, revision, decision, reasons, note, items)
     return await _decide_application(ctx, sid, revision, decision, reasons, note)
+
+
+async def approve_many(ctx: Ctx, sel: Sequence[Sequence[int]]) -> tuple[list[str], list[str]]:
+    """Bulk approval of (registration id, revision) pairs, each under the rules of one decision: what was
+    approved, and what was skipped with the reason (the chat desk and the web desk both call this)."""
+    done: list[str] = []
+    skipped: list[str] = []
+    for sid, rev in sel:
+        res = await decide(ctx, "enrollment", int(sid), int(rev), "approved")
+        name = f"{res.code} {res.name}" if res.code else f"#{sid}"
+        if res.status == "done":
+            done.append(name)
+        else:
+            skipped.append(f"{name} — " + ctx.t(f"rv-skip-{res.status.replace('_', '-')}"))
+    ctx.audit("bulk_approved", "enrollment", None, after={"approved": len(done), "skipped": len(skipped)})
+    return done, skipped
+
+
+async def outdated(ctx: Ctx, enr: Enrollment, base: dict[str, Any]) -> Decided | None:
+    """Another campaign year's enrollment is not decided here (it would tell the lab this year's result)."""
+    if enr.year == ctx.campaign.year:
+        return None
+    current = await ctx.session.scalar(
+        select(Enrollment.id).where(Enrollment.lab_id == enr.lab_id, Enrollment.year == ctx.campaign.year)
+    )
+    return Decided("outdated", year=enr.year, current_id=current, **base)
 
 
 async def _precheck(
@@ -95,7 +125,9 @@ async def _decide_enrollment(
     lab = await ctx.session.get(Lab, enr.lab_id)
     assert lab is not None
     base: dict[str, Any] = {"name": lab.name, "code": lab.code, "lab_id": lab.id}
-    refused = await _precheck(ctx, "enrollment", sid, revision, enr.revision, enr.status == "submitted", base)
+    refused = await outdated(ctx, enr, base) or await _precheck(
+        ctx, "enrollment", sid, revision, enr.revision, enr.status == "submitted", base
+    )
     if refused is not None:
         return refused
     if decision == "approved":
@@ -120,6 +152,8 @@ async def _decide_enrollment(
     enr.status = decision
     enr.decided_at = ctx.now
     enr.returned_items = list(items) if decision == "returned" else []
+    # Returned files are refused: only a new file, received after this decision, can redo the item.
+    refused = await refuse_documents(ctx.session, enr, [i for i in enr.returned_items if i in ("agreement", "licence")])
     ctx.audit(
         f"review_{decision}",
         "enrollment",
@@ -132,6 +166,7 @@ async def _decide_enrollment(
             "reasons": list(reasons),
             "note": note,
             "returned_items": list(enr.returned_items),
+            **({"refused_documents": refused} if refused else {}),
         },
     )
     await _tell_lab(ctx, lab, decision, reasons, note, enr.returned_items)
@@ -234,6 +269,10 @@ async def _create_lab(ctx: Ctx, app: Application) -> Lab:
     ctx.audit("lab_created", "lab", lab.id, lab_id=lab.id, after={**after, "application": app.id})
     ctx.audit("bound", "contact", f"{app.platform}:{app.user_id}", lab_id=lab.id, after={"lab": lab.code})
     t = tr(ctx, lang)
+    mobile = str(d.get("mobile") or "")
+    # The notice: after approval the centre sends the BiQAS user name and password by SMS to this mobile.
+    sms = t("rv-app-biqas-sms", mobile=f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 11 else mobile,
+            website=ctx.campaign.website)
     ctx.push(
         Reply(
             t(
@@ -242,7 +281,9 @@ async def _create_lab(ctx: Ctx, app: Application) -> Lab:
                 code=lab.code,
                 year=ctx.campaign.year,
                 deadline=day(ctx.campaign.deadline, lang),
-            ),
+            )
+            + "\n"
+            + sms,
             keyboard(
                 [Button(t("btn-continue"), "g:go:journey")],
                 [Button(t("btn-status"), "g:go:status"), Button(t("btn-faq"), "g:faq:")],
@@ -278,7 +319,7 @@ async def _tell_lab(
                 lab=lab.name,
                 code=lab.code,
                 year=c.year,
-                samples=day(c.samples_from, lang),
+                samples=day(c.samples_from, lang) if c.samples_from else "none",
                 fees=c.fees.note_en if lang == "en" else c.fees.note,
             )
             buttons = keyboard(
@@ -291,7 +332,8 @@ async def _tell_lab(
             lines.append(t("rv-lab-redo", items=items_text(t, items, lang)) if items else t("rv-lab-redo-nothing"))
             lines.append(t("rv-lab-deadline", deadline=day(c.deadline, lang), days=c.days_left(ctx.now)))
             buttons = keyboard(
-                [Button(t("rv-btn-resend"), "g:go:journey")],
+                # "redo" answers below: this notice, with the centre's reasons, stays as it is.
+                [Button(t("rv-btn-resend"), "g:go:redo")],
                 [Button(t("btn-status"), "g:go:status"), Button(t("btn-contacts"), "g:faq:contacts")],
             )
             text = "\n".join(lines)
@@ -335,12 +377,16 @@ async def explain(ctx: Ctx, subject: str, sid: int, res: Decided) -> None:
         text = t("rv-incomplete", name=name)
     elif res.status == "not_pending":
         text = t("rv-not-pending", name=name)
+    elif res.status == "outdated":
+        text = t("rv-outdated", name=name, year=res.year or 0, current=ctx.campaign.year)
     else:
         text = t("rv-missing")
     ctx.toast(fit(text, 190), alert=True)
     rows = []
     if res.status in ("resent", "not_pending", "taken"):
         rows.append([ctx.gbtn(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")])
+    if res.status == "outdated" and res.current_id is not None:
+        rows.append([ctx.gbtn(t("rv-btn-open-this-year"), "rv", f"o.{CODES[subject]}.{res.current_id}")])
     rows.append([ctx.gbtn(t("rv-btn-queue"), "rv", "queue")])
     who = ctx.actor.name or ctx.actor.user_id
     ctx.say(f"{who}：{text}" if ctx.event.chat_type != "private" else text, rows)
@@ -365,7 +411,7 @@ async def _after_decision(ctx: Ctx, subject: str, sid: int, res: Decided, *, edi
                 t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
                 keyboard([Button(t("rv-btn-open-current"), f"g:rv:o.{CODES[subject]}.{sid}")]),
                 chat_id=chat,
-                platform=ctx.event.platform,
+                platform=ctx.services.review_platform or ctx.event.platform,
             )
         )
 

@@ -46,7 +46,7 @@ from handlers.review_cards import (
     reason_lines,
     tr,
 )
-from handlers.review_decisions import approve, decide
+from handlers.review_decisions import approve, approve_many, decide, explain, outdated
 from handlers.review_returns import start_return
 from handlers.routing import action, command
 from storage.models import Application, Contact, Enrollment, Lab
@@ -111,6 +111,11 @@ async def open_subject(ctx: Ctx, subject: str, sid: int) -> None:
         enr = await ctx.session.get(Enrollment, sid)
         if enr is None:
             ctx.toast(ctx.t("rv-missing"), alert=True)
+            return
+        lab = await ctx.session.get(Lab, enr.lab_id)
+        base = {"name": lab.name, "code": lab.code, "lab_id": lab.id} if lab else {}
+        if (old := await outdated(ctx, enr, base)) is not None:  # its card would show this year's files
+            await explain(ctx, subject, sid, old)
             return
         actions = await _enrollment_messages(ctx, enr, desk_lang(ctx), chat_id=None, platform=None, docs=True)
     else:
@@ -325,6 +330,9 @@ async def show_stats(ctx: Ctx) -> None:
                 rejected=apps.get("rejected", 0),
             )
         )
+    if waiting := await reports.waiting_pushes(ctx.session):
+        # Pushes a channel with reply windows (WeChat) holds until the lab writes again.
+        lines.append(t("rv-stats-waiting", count=waiting))
     lines += ["", t("rv-stats-by-city")]
     order = {city: n for n, city in enumerate(c.cities)}
     for city in sorted(s.by_city, key=lambda x: (order.get(x, 999), x)):
@@ -474,16 +482,7 @@ async def on_bulk_confirm(ctx: Ctx, act: str, arg: str) -> None:
     sel = [list(x) for x in ctx.state.data.get("sel") or []]
     ctx.end()
     t = ctx.t
-    done: list[str] = []
-    skipped: list[str] = []
-    for sid, rev in sel:
-        res = await decide(ctx, "enrollment", int(sid), int(rev), "approved")
-        name = f"{res.code} {res.name}" if res.code else f"#{sid}"
-        if res.status == "done":
-            done.append(name)
-        else:
-            skipped.append(f"{name} — " + t(f"rv-skip-{res.status.replace('_', '-')}"))
-    ctx.audit("bulk_approved", "enrollment", None, after={"approved": len(done), "skipped": len(skipped)})
+    done, skipped = await approve_many(ctx, sel)
     lines = [t("rv-bulk-result", approved=len(done), skipped=len(skipped))]
     lines += ["✅ " + x for x in done]
     lines += ["⏭ " + x for x in skipped]
@@ -502,7 +501,7 @@ async def on_bulk_confirm(ctx: Ctx, act: str, arg: str) -> None:
                 tr(ctx, REVIEW_LANG)("rv-bulk-elsewhere", who=who, count=len(done)),
                 keyboard([Button(tr(ctx, REVIEW_LANG)("rv-btn-queue"), "g:rv:queue")]),
                 chat_id=chat,
-                platform=ctx.event.platform,
+                platform=ctx.services.review_platform or ctx.event.platform,
             )
         )
 

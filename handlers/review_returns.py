@@ -24,18 +24,20 @@ from handlers.review_cards import (
     items_text,
     reason_lines,
 )
-from handlers.review_decisions import Decided, _after_decision, _precheck, decide, explain
+from handlers.review_decisions import Decided, _after_decision, _precheck, decide, explain, outdated
 from handlers.routing import command
 from storage.models import Application, Enrollment, Lab
 
 
 async def start_return(ctx: Ctx, subject: str, sid: int, revision: int) -> None:
     # Check first, so nobody spends time on reasons for something decided or sent again meanwhile.
+    old: Decided | None = None
     if subject == "enrollment":
         enr = await ctx.session.get(Enrollment, sid)
         lab = await ctx.session.get(Lab, enr.lab_id) if enr else None
         state = (enr.revision, enr.status == "submitted") if enr else None
         base: dict[str, Any] = {"name": lab.name, "code": lab.code, "lab_id": lab.id} if lab else {}
+        old = await outdated(ctx, enr, base) if enr else None
     else:
         app = await ctx.session.get(Application, sid)
         state = (app.revision, app.status == "pending") if app else None
@@ -43,7 +45,7 @@ async def start_return(ctx: Ctx, subject: str, sid: int, revision: int) -> None:
     if state is None:
         await explain(ctx, subject, sid, Decided("missing"))
         return
-    refused = await _precheck(ctx, subject, sid, revision, state[0], state[1], base)
+    refused = old or await _precheck(ctx, subject, sid, revision, state[0], state[1], base)
     if refused is not None:
         await explain(ctx, subject, sid, refused)
         return

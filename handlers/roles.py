@@ -21,13 +21,19 @@ log = logging.getLogger(__name__)
 SEEN_EVERY = timedelta(minutes=10)
 
 
+def is_settings_admin(admin_ids: frozenset[str], platform: str, user_id: str) -> bool:
+    """EQA_ADMIN_IDS holds platform-qualified ids ("wechat:OPENID", "telegram:123"); a bare id is a Telegram
+    one (and, for the console and tests, any platform's but WeChat's: an OPENID is always qualified)."""
+    return f"{platform}:{user_id}" in admin_ids or (platform != "wechat" and user_id in admin_ids)
+
+
 async def resolve_actor(
     session: AsyncSession, event: Inbound, services: Services, now: datetime
 ) -> tuple[Actor, Sender]:
     """Who sent this update, from the database and settings. A contact who had blocked the bot and writes
     again is active again; any update answers the reminders they were sent."""
     who = await sender(session, event.platform, event.user_id)
-    is_admin = event.user_id in services.admin_ids
+    is_admin = is_settings_admin(services.admin_ids, event.platform, event.user_id)
     if who.contact_id is not None:
         stale = who.last_seen_at is None or now - who.last_seen_at >= SEEN_EVERY
         if not who.contact_active or who.unanswered_reminders or stale:

@@ -32,12 +32,15 @@ class Command:
     role: str = "anyone"  # anyone | contact | staff | admin
     # Commands that leave the current flow (menus); the others may be used mid-flow and come back.
     leaves_flow: bool = True
+    # Heavy work done before the event's transaction (an export); see conversations.flow.Prepare.
+    prepare: flows.PrepareFn | None = None
 
 
 @dataclass(frozen=True)
 class Action:
     handler: ActionHandler
     role: str = "anyone"
+    prepare: flows.PrepareFn | None = None  # heavy work before the transaction (conversations.flow.Prepare)
 
 
 COMMANDS: dict[str, Command] = {}
@@ -46,17 +49,21 @@ FreeTextHandler = Callable[[Ctx, str], Awaitable[None]]
 _free_text: list[FreeTextHandler] = []
 
 
-def command(name: str, *, role: str = "anyone", leaves_flow: bool = True) -> Callable[[Handler], Handler]:
+def command(
+    name: str, *, role: str = "anyone", leaves_flow: bool = True, prepare: flows.PrepareFn | None = None
+) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(fn, role, leaves_flow)
+        COMMANDS[name] = Command(fn, role, leaves_flow, prepare)
         return fn
 
     return register
 
 
-def action(name: str, *, role: str = "anyone") -> Callable[[ActionHandler], ActionHandler]:
+def action(
+    name: str, *, role: str = "anyone", prepare: flows.PrepareFn | None = None
+) -> Callable[[ActionHandler], ActionHandler]:
     def register(fn: ActionHandler) -> ActionHandler:
-        ACTIONS[name] = Action(fn, role)
+        ACTIONS[name] = Action(fn, role, prepare)
         return fn
 
     return register
@@ -223,3 +230,26 @@ async def expects_file(session: AsyncSession, event: Inbound) -> bool:
     flow = flows.REGISTRY.get(row.flow)
     step = flow.steps.get(row.step or flow.first) if flow else None
     return step is not None and (step.on_file is not None or step.on_album is not None)
+
+
+async def preparer(session: AsyncSession, event: Inbound) -> tuple[flows.PrepareFn, str] | None:
+    """The heavy work this event asks for before its transaction, if any: the command's, or, for a file or
+    an album, the sender's current step's (the step decides again inside the transaction)."""
+    if event.kind == "command":
+        cmd = COMMANDS.get(event.command or "")
+        return (cmd.prepare, event.command or "") if cmd is not None and cmd.prepare is not None else None
+    if event.kind == "button":
+        parsed = parse_button(event.button or "")
+        act = ACTIONS.get(parsed[2]) if parsed is not None and parsed[0] == GLOBAL_MARK else None
+        return (act.prepare, parsed[3]) if act is not None and act.prepare is not None and parsed else None
+    if not (event.is_file or event.kind == "album"):
+        return None
+    row = await peek_state(session, event.platform, event.chat_id, event.user_id)
+    if row is None or row.flow is None:
+        return None
+    flow = flows.REGISTRY.get(row.flow)
+    name = row.step or (flow.first if flow else "")
+    step = flow.steps.get(name) if flow else None
+    if step is None or step.prepare is None or (event.media_group_id and event.kind != "album" and step.on_album):
+        return None  # an album's parts are prepared together, once the album is complete
+    return step.prepare, name

@@ -20,6 +20,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.private import private_dirs
+
 MAGIC = b"EQA\x01"
 KEY_BYTES = 32
 KEY_ID_BYTES = 8
@@ -84,7 +86,7 @@ def load_or_create_key_file(path: Path) -> bytes:
     the file appears whole (written aside, then hard-linked into place) and the first one wins."""
     with contextlib.suppress(FileNotFoundError):
         return parse_key(path.read_text(), name=str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dirs(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

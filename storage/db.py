@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+from storage.private import private_file
+
+
+class _NoDebug(logging.Filter):
+    """Drops a logger's DEBUG records. aiosqlite logs every call at DEBUG with its SQL parameters and results
+    (mobiles, credit codes, base64 workbooks), SQLAlchemy its result rows: personal data, whatever the
+    masking could recognise. Attached to the loggers themselves, so no handler or level setting sees them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+for _name in ("aiosqlite", "sqlalchemy.engine.Engine", "sqlalchemy.engine"):
+    logging.getLogger(_name).addFilter(_NoDebug())
 
 # Any fixed number works; it only has to be the same in every process migrating one PostgreSQL database.
 _MIGRATION_LOCK = 7_349_201
@@ -27,7 +45,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+                private_file(Path(self.url.database))  # people's data: 0600, whatever the umask
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
@@ -57,6 +75,8 @@ class Database:
         async with lock, self.engine.begin() as conn:
             if not self.is_sqlite:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            if await conn.run_sync(_at_heads):
+                return  # the usual start: nothing to do, and alembic (~12 MB) is never imported
             await conn.run_sync(_upgrade)
 
     async def ping(self) -> bool:
@@ -78,16 +98,56 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free pages: a redacted outbox payload (a
+    # binding code, a workbook) must not survive in the file, nor in a backup copied page by page.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("storage") / "migrations"))
     return cfg
 
 
+def script_heads() -> set[str]:
+    """The newest revisions among the migration scripts, read from their source (no alembic import)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (Path(str(resources.files("storage"))) / "migrations" / "versions").glob("*.py"):
+        found: dict[str, Any] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            target = node.target if isinstance(node, ast.AnnAssign) else target
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision") and node.value:  # type: ignore[union-attr]
+                with contextlib.suppress(ValueError):
+                    found[target.id] = ast.literal_eval(node.value)  # type: ignore[union-attr]
+        if isinstance(found.get("revision"), str):
+            revisions.add(found["revision"])
+            down = found.get("down_revision")
+            parents.update(down if isinstance(down, tuple | list) else [down] if down else [])
+    return revisions - parents
+
+
+def _at_heads(connection: Connection) -> bool:
+    """Whether the database is at the newest revisions already (when unsure: no, and alembic decides)."""
+    exists = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        if connection.dialect.name == "sqlite"
+        else "SELECT to_regclass('alembic_version')"
+    )
+    if connection.execute(text(exists)).scalar() is None:
+        return False  # no schema yet
+    current = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+    heads = script_heads()
+    return bool(heads) and current == heads
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, "head")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.crypto import Keyring, Tampered, UnknownKey, load_or_create_key_file, sealed_with
+from storage.private import private_dirs
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _SHARD = re.compile(r"^[0-9a-f]{2}$")
@@ -51,7 +52,7 @@ class Rotation:
 class DocumentStore:
     def __init__(self, root: str | Path, keys: Sequence[bytes] = ()) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(self.root)
         self._configured = tuple(keys)
         self._keyring: Keyring | None = None
         self._lock = threading.Lock()
@@ -183,7 +184,7 @@ class DocumentStore:
 
     @staticmethod
     def _write(path: Path, blob: bytes, *, replace: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(path.parent)
         # Write then rename: a crash leaves either the whole file or none of it (mkstemp makes it 0600).
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:

@@ -31,7 +31,9 @@ import contextlib
 import hashlib
 import io
 import math
+import struct
 import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -68,6 +70,9 @@ MESSAGES: Mapping[str, frozenset[str]] = {
         "pre-corrupt": "",
         "pre-pdf-encrypted": "",
         "pre-pdf-corrupt": "",
+        "pre-pdf-unreadable": "reason",
+        "pre-huge-image": "",
+        "pre-pdf-active": "",
         "pre-pdf-empty": "",
         "pre-looks-fine": "",
         "pre-low-resolution": "width height",
@@ -91,6 +96,9 @@ class PrecheckConfig:
     top_band: float = 0.15  # letterheads and emblems (also red) live in the top band
     max_pixels: int = 80_000_000  # larger images are refused as decompression bombs
     working_width: int = 1000  # blur is measured at this width so scores compare across cameras
+    # Larger images are decoded at reduced size (JPEG by the decoder, PNG band by band), so one
+    # check needs a bounded amount of memory (≈ 4 bytes × this) whatever the header claims.
+    pixel_budget: int = 12_000_000
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,8 @@ def _open_guarded(source: io.BytesIO, config: PrecheckConfig) -> Image.Image:
 
 
 def _orientation(im: Image.Image) -> int:
+    if im.format == "PNG" and "exif" not in im.info:
+        return 1  # Pillow would decode the whole image to look for an eXIf chunk after the pixels
     try:
         value = im.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception:  # malformed EXIF is common in edited photos; treat as upright
@@ -241,7 +251,14 @@ class _Picture:
     12 MP photo never needs a full-size decode for the overview; other images are decoded once.
     """
 
-    def __init__(self, opener: Callable[[], Image.Image], *, rotate: int = 0) -> None:
+    def __init__(
+        self,
+        opener: Callable[[], Image.Image],
+        *,
+        rotate: int = 0,
+        png: bytes | None = None,
+        budget: int = PrecheckConfig.pixel_budget,
+    ) -> None:
         self._opener = opener
         self._rotate = rotate % 360  # a PDF page's /Rotate, applied after EXIF
         first = opener()
@@ -253,7 +270,22 @@ class _Picture:
         if self._rotate in (90, 270):
             w, h = h, w
         self.width, self.height = w, h
-        self._full: Image.Image | None = None if self._jpeg else self._decode(first)
+        self._full: Image.Image | None = None
+        if self._jpeg:
+            return
+        if w * h <= budget:
+            self._full = self._decode(first)
+        elif png is not None:
+            self._full = self._upright(_png_reduced(png, _reduction(w * h, budget)))
+        else:
+            raise _Unusable("pre-huge-image")
+
+    def _upright(self, rgb: Image.Image) -> Image.Image:
+        """EXIF orientation and page rotation for an image decoded without its EXIF."""
+        method = _TRANSPOSE.get(self.orientation)
+        if method is not None:
+            rgb = rgb.transpose(method)
+        return rgb.rotate(-self._rotate, expand=True) if self._rotate else rgb
 
     def _decode(self, im: Image.Image) -> Image.Image:
         try:
@@ -276,6 +308,116 @@ class _Picture:
         scale = min(1.0, long_side / max(im.size))
         im.draft("RGB", (max(1, round(im.width * scale)), max(1, round(im.height * scale))))
         return self._decode(im)
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type → bytes per pixel at 8 bits
+_BAND_PIXELS = 2_000_000  # decoded per step when a PNG is read band by band
+
+
+def _reduction(pixels: int, budget: int) -> int:
+    """The smallest integer factor that brings ``pixels`` within ``budget``."""
+    k = max(1, math.isqrt(max(0, pixels - 1) // max(budget, 1)))
+    while pixels > budget * k * k:
+        k += 1
+    return k
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return b"".join([struct.pack(">I", len(body)), kind, body, struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))])
+
+
+def _png_reduced(data: bytes, factor: int) -> Image.Image:
+    """A big PNG as RGB reduced by ``factor``, decoding a band of rows at a time.
+
+    Pillow decodes a PNG whole; here the zlib stream is inflated incrementally and each band of
+    filtered rows becomes a small PNG of its own (preceded by the previous band's last row, unfiltered,
+    which the filters of the first row may refer to), decoded by Pillow and reduced. Memory: one band.
+    8-bit non-interlaced PNGs only (what scanners and phones write); others that big are refused.
+    """
+    if data[:8] != _PNG_SIGNATURE:
+        raise _Unusable("pre-corrupt")
+    pos, header, extra, inflater = 8, None, [], zlib.decompressobj()
+    width = height = channels = 0
+    row_bytes = band_rows = 0
+    pending = bytearray()
+    out: Image.Image | None = None
+    seed: bytes | None = None
+    y = 0
+
+    def emit(rows: memoryview, count: int) -> None:
+        nonlocal seed, y, out
+        assert header is not None and out is not None
+        lead = 0 if seed is None else 1
+        packer = zlib.compressobj(0)  # stored: only framing, no compression work
+        idat = packer.compress(b"\x00" + seed) if seed is not None else b""
+        idat += packer.compress(rows) + packer.flush()
+        ihdr = struct.pack(">IIBBBBB", width, count + lead, 8, header[3], 0, 0, 0)
+        small = b"".join(
+            [_PNG_SIGNATURE, _png_chunk(b"IHDR", ihdr), *extra, _png_chunk(b"IDAT", idat), _png_chunk(b"IEND", b"")]
+        )
+        try:
+            band = Image.open(io.BytesIO(small))
+            band.load()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise _Unusable("pre-corrupt") from exc
+        seed = band.crop((0, count - 1 + lead, width, count + lead)).tobytes()
+        if band.mode not in ("RGB", "L"):
+            band = _to_rgb(band)
+        out.paste(band.reduce(factor, (0, lead, width, count + lead)), (0, y // factor))
+        y += count
+
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body[:13])
+            width, height, depth, colour, _, _, interlace = header
+            if depth != 8 or interlace or colour not in _PNG_CHANNELS:
+                raise _Unusable("pre-huge-image")
+            channels = _PNG_CHANNELS[colour]
+            row_bytes = 1 + width * channels
+            band_rows = max(factor, _BAND_PIXELS // max(width, 1) // factor * factor)
+        elif kind in (b"PLTE", b"tRNS"):
+            extra.append(_png_chunk(kind, body))
+        elif kind == b"IDAT" and header is not None:
+            if out is None:
+                out = Image.new("RGB", (-(-width // factor), -(-height // factor)), (255, 255, 255))
+            chunk = body
+            while y < height:
+                # Never inflate more than a band at once: a small chunk may expand enormously.
+                more = inflater.decompress(chunk, band_rows * row_bytes)
+                chunk = inflater.unconsumed_tail
+                if not more and not chunk:
+                    break
+                pending += more
+                while len(pending) >= band_rows * row_bytes and y < height:
+                    count = min(band_rows, height - y)
+                    with memoryview(pending) as view:
+                        emit(view[: count * row_bytes], count)
+                    del pending[: count * row_bytes]
+        elif kind == b"IEND":
+            break
+    if header is None or out is None:
+        raise _Unusable("pre-corrupt")
+    while y < height and len(pending) >= row_bytes:
+        count = min(band_rows, height - y, len(pending) // row_bytes)
+        with memoryview(pending) as view:
+            emit(view[: count * row_bytes], count)
+        del pending[: count * row_bytes]
+    if y < height:
+        raise _Unusable("pre-corrupt")  # truncated: fewer rows than the header promised
+    return out
 
 
 def _pixels(im: Image.Image) -> list[float]:
@@ -411,6 +553,7 @@ class _PdfFindings:
     pages: int
     analysis: _Analysis | None
     blank_agreement: bool
+    active_content: bool = False  # JavaScript or /Launch: flagged to the reviewer
 
 
 def _image_xobjects(resources: Any, depth: int = 0) -> list[tuple[Any, Any]]:
@@ -440,7 +583,52 @@ def _filters(obj: Any) -> list[str]:
     return [str(f) for f in value] if isinstance(value, list | tuple) else [str(value)]
 
 
+def _active_content(reader: Any, data: bytes) -> bool:
+    """Does the PDF ask a viewer to run something (JavaScript, /Launch) on opening or on a click?"""
+    if b"/JavaScript" in data or b"/Launch" in data:
+        return True  # uncompressed, the usual case; object streams are walked below
+
+    def acts(obj: Any, depth: int = 0) -> bool:
+        obj = obj.get_object() if hasattr(obj, "get_object") else obj
+        if depth > 3 or not hasattr(obj, "get"):
+            return False
+        if str(obj.get("/S", "")) in ("/JavaScript", "/Launch") or "/JS" in obj:
+            return True
+        nxt = obj.get("/Next")
+        return nxt is not None and acts(nxt, depth + 1)
+
+    root = reader.trailer["/Root"].get_object()
+    if acts(root.get("/OpenAction") or {}) or "/JavaScript" in (root.get("/Names") or {}):
+        return True
+    for holder in [root, *list(reader.pages)[:20]]:
+        for action in (holder.get("/AA") or {}).values():
+            if acts(action):
+                return True
+    for page in list(reader.pages)[:20]:
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if hasattr(annot, "get") and acts(annot.get("/A") or {}):
+                return True
+    return False
+
+
+def _unreadable(exc: BaseException) -> _Unusable:
+    """"This file could not be read", with a short technical reason (what the parser tripped on)."""
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    reason = "".join(ch for ch in reason if ch.isprintable())[:100]
+    return _Unusable("pre-pdf-unreadable", {"reason": reason})
+
+
 def _check_pdf(data: bytes, *, purpose: str, config: PrecheckConfig) -> _PdfFindings:
+    try:
+        return _read_pdf(data, purpose=purpose, config=config)
+    except _Unusable:
+        raise
+    except Exception as exc:  # pypdf and crafted structures raise every kind of error
+        raise _unreadable(exc) from exc
+
+
+def _read_pdf(data: bytes, *, purpose: str, config: PrecheckConfig) -> _PdfFindings:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -458,20 +646,24 @@ def _check_pdf(data: bytes, *, purpose: str, config: PrecheckConfig) -> _PdfFind
         if pages == 0:
             raise _Unusable("pre-pdf-empty")
         first = reader.pages[0]
-        images = _image_xobjects(first.get("/Resources"))
-        keywords = str((reader.metadata or {}).get("/Keywords", ""))
     except _Unusable:
         raise
-    except Exception as exc:  # pypdf raises many kinds on damaged files
+    except Exception as exc:  # not a PDF structure at all
         raise _Unusable("pre-pdf-corrupt") from exc
+    images = _image_xobjects(first.get("/Resources"))
+    keywords = str((reader.metadata or {}).get("/Keywords", ""))
+    active = _active_content(reader, data)
 
     blank = False
     if AGREEMENT_PDF_MARKER in keywords:
         # Our own download with no picture added to any page: printed, signed and stamped it
         # would come back as a scan or photo, not as this file.
         blank = not images and not any(_image_xobjects(p.get("/Resources")) for p in list(reader.pages)[1:5])
+    rotate = int(first.get("/Rotate", 0) or 0)
+    if rotate % 90:
+        raise ValueError(f"/Rotate {rotate} is not a multiple of 90")
     if not images:
-        return _PdfFindings(pages, None, blank)
+        return _PdfFindings(pages, None, blank, active)
 
     def area(item: tuple[Any, Any]) -> int:
         obj = item[1]
@@ -483,22 +675,19 @@ def _check_pdf(data: bytes, *, purpose: str, config: PrecheckConfig) -> _PdfFind
     key, obj = max(images, key=area)
     if area((key, obj)) > config.max_pixels:
         raise _Unusable("pre-bomb")
-    rotate = int(first.get("/Rotate", 0) or 0)
-    try:
-        if _filters(obj) and _filters(obj)[-1] == "/DCTDecode":
-            # A scan page is usually one JPEG: the same path as a photo, decoded at reduced size.
-            jpeg_bytes = obj.get_data()
-            picture = _Picture(lambda: _open_guarded(io.BytesIO(jpeg_bytes), config), rotate=rotate)
-        else:
-            decoded = first.images[key].image
-            if decoded is None:
-                raise _Unusable("pre-pdf-corrupt")
-            picture = _Picture(lambda: decoded, rotate=rotate)
-    except _Unusable:
-        raise
-    except Exception as exc:
-        raise _Unusable("pre-pdf-corrupt") from exc
-    return _PdfFindings(pages, _analyse(picture, purpose=purpose, config=config), blank)
+    if _filters(obj) and _filters(obj)[-1] == "/DCTDecode":
+        # A scan page is usually one JPEG: the same path as a photo, decoded at reduced size.
+        jpeg_bytes = obj.get_data()
+        picture = _Picture(lambda: _open_guarded(io.BytesIO(jpeg_bytes), config), rotate=rotate)
+    elif area((key, obj)) > config.pixel_budget:
+        # pypdf would decode it whole: too much memory for an advisory check, so it is not analysed.
+        return _PdfFindings(pages, None, blank, active)
+    else:
+        decoded = first.images[key].image
+        if decoded is None:
+            raise _Unusable("pre-pdf-corrupt")
+        picture = _Picture(lambda: decoded, rotate=rotate)
+    return _PdfFindings(pages, _analyse(picture, purpose=purpose, config=config), blank, active)
 
 
 # --------------------------------------------------------------------------- public API
@@ -533,15 +722,25 @@ def precheck(
             issues, args = _advice(analysis, config) if analysis else ([], {})
             if findings.blank_agreement and purpose == "agreement":
                 issues.insert(0, "pre-blank-agreement")
+            if findings.active_content:
+                issues.append("pre-pdf-active")
         else:
             im = _open_guarded(io.BytesIO(data), config)
             if im.format not in ("JPEG", "MPO", "PNG"):
                 return refuse(*(_refusal_for_kind(str(im.format).lower()) or ("pre-unknown-format", {})))
-            picture = _Picture(lambda: _open_guarded(io.BytesIO(data), config))
+            picture = _Picture(
+                lambda: _open_guarded(io.BytesIO(data), config),
+                png=data if im.format == "PNG" else None,
+                budget=config.pixel_budget,
+            )
             analysis, pages = _analyse(picture, purpose=purpose, config=config), None
             issues, args = _advice(analysis, config)
     except _Unusable as exc:
-        return refuse(str(exc.args[0]))
+        return refuse(str(exc.args[0]), **(exc.args[1] if len(exc.args) > 1 else {}))
+    except Exception as exc:  # a crafted file must get a verdict, never an error in the caller
+        if kind == "pdf":
+            return refuse("pre-pdf-unreadable", **_unreadable(exc).args[1])
+        return refuse("pre-corrupt")
 
     return Precheck(
         accepted=True,
@@ -567,17 +766,22 @@ def oriented_jpeg(data: bytes, *, max_side: int = 2560, quality: int = 88) -> by
     kind, _ = _sniff(data)
     if kind not in ("jpeg", "png"):
         raise ValueError(f"not a JPEG or PNG image: {kind}")
+    config = PrecheckConfig()
     try:
-        im = _open_guarded(io.BytesIO(data), PrecheckConfig())
-        if im.format in ("JPEG", "MPO"):
-            im.draft("RGB", (max_side, max_side))
-        im.load()
-        im = ImageOps.exif_transpose(im)
+        im = _open_guarded(io.BytesIO(data), config)
+        if im.format == "PNG" and im.width * im.height > config.pixel_budget:
+            # Band by band, like the pre-check: a whole decode of a huge PNG is what a bomb is for.
+            picture = _Picture(lambda: _open_guarded(io.BytesIO(data), config), png=data)
+            rgb = picture.at_least(max_side)
+        else:
+            if im.format in ("JPEG", "MPO"):
+                im.draft("RGB", (max_side, max_side))
+            im.load()
+            rgb = _to_rgb(ImageOps.exif_transpose(im))
     except _Unusable as exc:
         raise ValueError(str(exc.args[0])) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, struct.error, zlib.error) as exc:
         raise ValueError("pre-corrupt") from exc
-    rgb = _to_rgb(im)
     rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=quality, optimize=True)

@@ -201,6 +201,11 @@ class Enrollment(Base):
     specialties: Mapped[list[Any]] = mapped_column(default=list)
     # Mandatory specialties the lab explicitly declined (shown to reviewers; never dropped silently).
     mandatory_declined: Mapped[list[Any]] = mapped_column(default=list)
+    # ... and why, in the lab's words: {specialty code: reason}. A declined one without a reason is refused.
+    mandatory_declined_reasons: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
+    # Step 1 tests the lab performed that the catalogue lacks (free text), as submitted and as drafted.
+    extra_tests: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    extra_tests_draft: Mapped[list[Any] | None] = mapped_column(JSON)
     plan_confirmed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     revision: Mapped[int] = mapped_column(default=0)  # bumped by each submission; reviews name the revision
@@ -221,7 +226,8 @@ class Document(Base):
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id", ondelete="CASCADE"))
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))  # agreement | licence
-    # active | superseded (replaced by a newer upload) | purged (file deleted after retention; row kept)
+    # active | superseded (replaced by a newer upload) | refused (returned by the centre: a new file is due)
+    # | purged (file deleted after retention; row kept)
     status: Mapped[str] = mapped_column(String(16), default="active")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
@@ -229,6 +235,8 @@ class Document(Base):
     storage_key: Mapped[str] = mapped_column(String(128))
     original_name: Mapped[str | None] = mapped_column(String(200))  # shown to people, never used as a path
     precheck: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What was read on it (storage.reading: fields with confidence, findings); None when not read.
+    reading: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     platform_file_id: Mapped[str | None] = mapped_column(
         String(256)
     )  # lets a transport re-send without upload
@@ -384,3 +392,56 @@ class AuditLog(Base):
     lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id", ondelete="SET NULL"), index=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class WeChatToken(Base):
+    """The official account's access_token, shared by every worker (WeChat invalidates older tokens when
+    a new one is fetched the ordinary way; the stable-token API does not, but one fetch per expiry is enough).
+    A secret like the app secret: never logged."""
+
+    __tablename__ = "wechat_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WeChatPeer(Base):
+    """One follower of the official account: whether they follow, and the customer-service windows their
+    last interactions opened (WeChat's rules since June 2023: a message opens 5 sends within 48 h; a menu
+    click, a follow or a QR scan opens 3 within 1 minute), plus the numbered menu last shown to them."""
+
+    __tablename__ = "wechat_peers"
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    following: Mapped[bool] = mapped_column(Boolean, default=True)
+    message_at: Mapped[datetime | None]  # the last message they sent
+    message_used: Mapped[int] = mapped_column(default=0)
+    event_at: Mapped[datetime | None]  # the last click, follow or scan
+    event_used: Mapped[int] = mapped_column(default=0)
+    menu: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the numbered menu last shown: {"mid", "items"}
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# -- the web desk ---------------------------------------------------------------------------------------
+class DeskAccount(Base):
+    """A member of the centre's staff who signs in to the web desk. Linked to a chat identity (platform and
+    user id), the desk acts as that person: decisions and the audit log name the same reviewer either way."""
+
+    __tablename__ = "desk_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)  # the login name
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | admin
+    password_hash: Mapped[str] = mapped_column(String(256))  # argon2id
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped when the password changes or the account is disabled: older session cookies stop working.
+    session_epoch: Mapped[int] = mapped_column(default=1)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]

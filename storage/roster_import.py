@@ -21,14 +21,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Literal
-from xml.etree import ElementTree
+from typing import TYPE_CHECKING, Literal
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.cell import coordinate_to_tuple
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from defusedxml import ElementTree  # workbook XML from users: no entity expansion, no external entities
 
 from storage.xlsx_write import EXACT_FLOAT_LIMIT, Column, Sheet, write_workbook
+
+if TYPE_CHECKING:  # openpyxl (~15 MB) is loaded when a roster is read, not when the bot starts
+    from openpyxl import Workbook
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ XL_FILE_NO_SHEETS = "xl-file-no-sheets"
 XL_FILE_MISSING_COLUMNS = "xl-file-missing-columns"
 XL_FILE_DUPLICATE_COLUMN = "xl-file-duplicate-column"
 XL_FILE_TOO_MANY_ROWS = "xl-file-too-many-rows"
+XL_FILE_TOO_MANY_SHEET_ROWS = "xl-file-too-many-sheet-rows"
 XL_FILE_NO_DATA = "xl-file-no-data"
 # Cell-level refusals
 XL_REQUIRED_MISSING = "xl-required-missing"
@@ -66,6 +68,7 @@ XL_INVALID_MOBILE = "xl-invalid-mobile"
 XL_INVALID_CREDIT_CODE = "xl-invalid-credit-code"
 XL_INVALID_DATE = "xl-invalid-date"
 XL_DUPLICATE_CODE = "xl-duplicate-code"
+XL_HIDDEN_CHAR_CODE = "xl-hidden-char-code"
 XL_CONTACT_WITHOUT_MOBILE = "xl-contact-without-mobile"
 XL_MOBILE_WITHOUT_CONTACT = "xl-mobile-without-contact"
 XL_BACKUP_CONTACT_WITHOUT_MOBILE = "xl-backup-contact-without-mobile"
@@ -273,8 +276,17 @@ _SYNONYMS: dict[str, str] = {_header_key(s): f.key for f in _FIELDS for s in f.s
 
 # Headers may sit under a title row ("2025年参评实验室名单"); look this far down for them.
 HEADER_SCAN_ROWS = 5
-# A zip that inflates beyond this is refused before openpyxl touches it (zip bombs).
-MAX_UNCOMPRESSED_BYTES = 300 * 1024 * 1024
+# A zip that inflates beyond this is refused before openpyxl touches it (zip bombs). 20,000 labs of 13
+# columns make a sheet of about 20 MB and a few MB of shared strings; zipfile never inflates a member past
+# the size its directory declares (a lie there fails the CRC), so the declared sizes bound the work.
+MAX_UNCOMPRESSED_BYTES = 64 * 1024 * 1024
+PROGRESS_ROWS = 1000  # the reader reports progress every this many sheet rows
+
+
+def max_sheet_rows(max_rows: int) -> int:
+    """Rows a sheet may hold, blank or formatted ones included, for ``max_rows`` of data: every row
+    costs parsing time even when it is then skipped."""
+    return max_rows + 10_000
 _ARG_VALUE_MAX = 40  # values quoted back in messages are cut to this many characters
 _ALLOWED_SHOWN = 8  # how many allowed values a refusal lists
 
@@ -291,6 +303,14 @@ _DATE_TEXT_RE = re.compile(
 
 def _file_issue(message_id: str, **args: object) -> RosterReport:
     return RosterReport(rows=(), issues=(RowIssue(0, None, message_id, args),), total_rows=0)
+
+
+def _hidden_char(code: str) -> str | None:
+    """The first invisible or direction-changing character in a lab code (zero-width spaces and joiners,
+    bidi controls, BOMs, control characters): a code that looks like HN0001 but does not match it when
+    typed, or shows reversed in a list."""
+    # Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069) are format characters (Cf) too.
+    return next((ch for ch in code if unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp")), None)
 
 
 def _quote(value: object) -> str:
@@ -366,8 +386,10 @@ def _sniff(data: bytes) -> RosterReport | None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
             names = {info.filename for info in infos}
-            if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
-                return _file_issue(XL_FILE_TOO_LARGE)
+            inflated = sum(info.file_size for info in infos)
+            if inflated > MAX_UNCOMPRESSED_BYTES:
+                mb = 1024 * 1024
+                return _file_issue(XL_FILE_TOO_LARGE, size_mb=-(-inflated // mb), max_mb=MAX_UNCOMPRESSED_BYTES // mb)
             if "xl/workbook.bin" in names:
                 return _file_issue(XL_FILE_OTHER_FORMAT, format="XLSB")
             if "mimetype" in names:
@@ -446,6 +468,8 @@ def _formula_cells(data: bytes, sheet_path: str | None) -> frozenset[tuple[int, 
                 in_cell = True
                 ref = elem.get("r")
                 if ref:
+                    from openpyxl.utils.cell import coordinate_to_tuple
+
                     row_no, col_no = coordinate_to_tuple(ref)
                 else:
                     col_no += 1
@@ -571,12 +595,14 @@ def read_roster(
     check_mobile: Callable[[str], str | None],
     check_credit_code: Callable[[str], str | None] | None = None,
     max_rows: int = 20000,
+    progress: Callable[[int], None] | None = None,
 ) -> RosterReport:
     """Read the centre's roster of existing labs from .xlsx bytes.
 
     Never raises on bad input: every problem becomes a RowIssue, with row=0 for the file as a whole.
     A row with any issue is refused in full; all of its issues are reported so one pass fixes them.
-    CPU-bound: call it through asyncio.to_thread from async code.
+    CPU-bound: call it through storage.heavy.run_heavy from async code, outside any transaction.
+    ``progress`` is called (from the reading thread) with the number of sheet rows read so far.
     """
     refused = _sniff(data)
     if refused is not None:
@@ -595,12 +621,14 @@ def read_roster(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            from openpyxl import load_workbook
+
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:  # untrusted file: any parser failure means "corrupt"
             log.info("roster workbook failed to open", exc_info=True)
             return _file_issue(XL_FILE_CORRUPT)
         try:
-            return _read_workbook(wb, data, rules, max_rows)
+            return _read_workbook(wb, data, rules, max_rows, progress)
         except Exception:
             log.info("roster workbook failed while reading", exc_info=True)
             return _file_issue(XL_FILE_CORRUPT)
@@ -624,7 +652,9 @@ def _find_header(sheets: Sequence[ReadOnlyWorksheet]) -> tuple[ReadOnlyWorksheet
     return best[0], best[1], False
 
 
-def _read_workbook(wb: Workbook, data: bytes, rules: _Rules, max_rows: int) -> RosterReport:
+def _read_workbook(
+    wb: Workbook, data: bytes, rules: _Rules, max_rows: int, progress: Callable[[int], None] | None = None
+) -> RosterReport:
     sheets = wb.worksheets
     if not sheets:
         return _file_issue(XL_FILE_NO_SHEETS)
@@ -651,7 +681,12 @@ def _read_workbook(wb: Workbook, data: bytes, rules: _Rules, max_rows: int) -> R
     issues: list[RowIssue] = []
     first_row_of_code: dict[str, int] = {}
     total = 0
+    sheet_limit = max_sheet_rows(max_rows)
     for row_no, cells in enumerate(ws.iter_rows(min_row=header.row + 1, max_col=max_col), header.row + 1):
+        if row_no > sheet_limit:
+            return _file_issue(XL_FILE_TOO_MANY_SHEET_ROWS, max=sheet_limit, sheet=ws.title)
+        if progress is not None and row_no % PROGRESS_ROWS == 0:
+            progress(row_no)
         mapped = {key: cells[idx] if idx < len(cells) else None for key, idx in header.columns.items()}
         formula_keys = {key for key, idx in header.columns.items() if (row_no, idx + 1) in formulas}
         if not formula_keys and all(_blank(c) for c in mapped.values()):
@@ -708,7 +743,9 @@ def _check_row(
 
     # 2. Values against the file and the caller's rules.
     code = values.get("code")
-    if isinstance(code, str):
+    if isinstance(code, str) and (hidden := _hidden_char(code)) is not None:
+        refuse("code", XL_HIDDEN_CHAR_CODE, char=f"U+{ord(hidden):04X}")
+    elif isinstance(code, str):
         first = first_row_of_code.setdefault(code.casefold(), row_no)
         if first != row_no:
             refuse("code", XL_DUPLICATE_CODE, value=_quote(code), first_row=first)

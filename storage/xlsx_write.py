@@ -8,6 +8,7 @@ so this module has no user-facing messages of its own.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -15,14 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:  # openpyxl (~15 MB) is loaded when a workbook is written, not when the bot starts
+    from openpyxl.cell import WriteOnlyCell
+
+# openpyxl's own set (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE): control characters no cell may hold.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+# openpyxl's error codes (openpyxl.cell.cell.ERROR_CODES): a plain text value equal to one becomes an error cell.
+ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 
 ColumnKind = Literal["text", "int", "date", "datetime", "bool"]
 EXPORT_TZ = ZoneInfo("Asia/Shanghai")
@@ -34,7 +37,6 @@ EXACT_FLOAT_LIMIT = 10**15
 _EXCEL_CELL_MAX = 32767  # characters Excel allows in one cell
 _FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 _BAD_TITLE_RE = re.compile(r"[\[\]:*?/\\]")
-_HEADER_FONT = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _local_naive(value: datetime) -> datetime:
 _Prepared = tuple[object, str, int]
 
 
-def _prepare(value: object, kind: ColumnKind) -> _Prepared | None:
+def _prepare(value: object, kind: ColumnKind, *, measure: bool = True) -> _Prepared | None:
     if value is None:
         return None
     if kind == "int" and not isinstance(value, bool):
@@ -116,13 +118,15 @@ def _prepare(value: object, kind: ColumnKind) -> _Prepared | None:
         return value, "bool", 5
     # "text", and any value whose type does not fit its column: written as safe text, never dropped.
     text = safe_text(value)
-    return text, "text", display_width(text)
+    return text, "text", display_width(text) if measure else 0
 
 
 def _cell(ws: object, prepared: _Prepared | None) -> WriteOnlyCell | None:
     if prepared is None:
         return None
     value, kind, _ = prepared
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(ws, value=value)
     if kind == "text":
         cell.data_type = "s"  # never let openpyxl decide a string is a formula
@@ -147,10 +151,30 @@ def _sheet_title(title: str, used: set[str]) -> str:
     return candidate
 
 
+# Column widths are measured on this many rows, then the rest stream through: memory stays a sample's,
+# whatever the number of rows (a width only has to look right, it needs no row beyond the sample).
+WIDTH_SAMPLE = 500
+
+
+def _plain(ws: object, prepared: _Prepared | None) -> object:
+    """A cell for the write-only sheet: text and numbers as plain values (openpyxl then reuses one cell
+    object, and safe_text has already made sure no text reads as a formula); dates need a styled cell."""
+    if prepared is None:
+        return None
+    if prepared[1] in ("int", "bool") or (prepared[1] == "text" and prepared[0] not in ERROR_CODES):
+        return prepared[0]
+    return _cell(ws, prepared)  # dates, and texts openpyxl would take for an error code ("#N/A")
+
+
 def write_workbook(sheets: Sequence[Sheet]) -> bytes:
     """Write the sheets to .xlsx bytes (write-only mode: rows stream to a temporary file)."""
     if not sheets:
         raise ValueError("write_workbook needs at least one sheet")
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    header_font = Font(bold=True)
     wb = Workbook(write_only=True)
     used: set[str] = set()
     for sheet in sheets:
@@ -159,10 +183,14 @@ def write_workbook(sheets: Sequence[Sheet]) -> bytes:
             raise ValueError(f"sheet {sheet.title!r} has no columns")
         ws = wb.create_sheet(_sheet_title(sheet.title, used))
         header = [_prepare(c.header, "text") for c in columns]
-        # Widths must be set before the first row is written, so prepare every row first.
-        prepared = [[_prepare(row.get(c.key), c.kind) for c in columns] for row in sheet.rows]
+        kinds = [c.kind for c in columns]
+        keys = [c.key for c in columns]
+        rows = iter(sheet.rows)
+        # Widths must be set before the first row is written: measured on the first rows.
+        sample = [[_prepare(row.get(k), kind) for k, kind in zip(keys, kinds, strict=True)]
+                  for row in itertools.islice(rows, WIDTH_SAMPLE)]  # fmt: skip
         widths = [max(c.min_width, (h[2] if h else 0) + 2) for c, h in zip(columns, header, strict=True)]
-        for cells in prepared:
+        for cells in sample:
             for idx, p in enumerate(cells):
                 if p is not None and p[2] + 2 > widths[idx]:
                     widths[idx] = p[2] + 2
@@ -175,12 +203,18 @@ def write_workbook(sheets: Sequence[Sheet]) -> bytes:
         for h in header:
             cell = _cell(ws, h)
             if cell is not None:
-                cell.font = _HEADER_FONT
+                cell.font = header_font
             header_cells.append(cell)
         ws.append(header_cells)
-        for cells in prepared:
-            ws.append([_cell(ws, p) for p in cells])
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(prepared) + 1}"
+        count = len(sample)
+        for cells in sample:
+            ws.append([_plain(ws, p) for p in cells])
+        del sample
+        for row in rows:
+            prepared = [_prepare(row.get(k), kind, measure=False) for k, kind in zip(keys, kinds, strict=True)]
+            ws.append([_plain(ws, p) for p in prepared])
+            count += 1
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
 
     buffer = io.BytesIO()
     wb.save(buffer)

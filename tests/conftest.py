@@ -19,6 +19,9 @@ from conversations.clock import FixedClock
 from tests.harness import Person, Transcript
 
 DEMO_NOW = datetime.fromisoformat("2025-02-10T10:00:00+08:00")
+# Reading documents (OCR, about a second a photo) is off in tests unless a test turns it on
+# (tests/test_reading*.py): the other flows' uploads stay as fast as the pre-check alone.
+os.environ.setdefault("EQA_READING", "off")
 POSTGRES_URL = os.environ.get("EQA_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", *(["postgres"] if POSTGRES_URL else [])]
 

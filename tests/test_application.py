@@ -105,8 +105,8 @@ async def test_fields_are_checked_and_the_draft_survives_cancel(app: App, guest:
     await guest.send("2021-02-30")
     assert "没有 30 日" in guest.last.text
     await guest.send("2021-02-01")
-    await guest.send("2025-03-01")  # expires before the samples go out
-    assert "早于质控品发放日" in guest.last.text
+    await guest.send("2025-02-20")  # expires before the deadline (no dispatch day is given)
+    assert "早于申报截止日" in guest.last.text
     await guest.send("2026-03-01")
     await guest.send("12410000415800281")
     assert "18 位" in guest.last.text

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.app import App
-from bot.outbox_worker import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from conversations.events import Edit, Reply, from_payload
 from storage.models import Broadcast, OutboxMessage, Staff
 from tests.factories import make_reviewer

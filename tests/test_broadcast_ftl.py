@@ -9,7 +9,7 @@ from fluent.syntax import ast, parse
 from fluent.syntax.visitor import Visitor
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = ["handlers/broadcasts.py", "conversations/reminders.py", "bot/outbox_worker.py"]
+CODE = ["handlers/broadcasts.py", "conversations/reminders.py", "bot/delivery/worker.py"]
 
 
 class _Variables(Visitor):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -26,7 +26,14 @@ def test_shipped_campaign_matches_the_notice() -> None:
     assert c.deadline == date(2025, 2, 25)
     assert c.closes_at.isoformat() == "2025-02-26T00:00:00+08:00"
     assert [s.name for s in c.specialties] == NOTICE_SPECIALTIES
-    assert all(len(s.tests) >= 5 for s in c.specialties)
+    assert all(len(s.tests) >= 3 for s in c.specialties)
+    # Only tests: result-reporting steps are not tests a lab "performed".
+    names = {t.name for s in c.specialties for t in s.tests}
+    assert not names & {"定性结果判定", "Ct值报告"}
+    # Each eligible institution type names the licence it holds.
+    assert c.licence_name("blood_centre", "zh") == "血站执业许可证"
+    assert c.licence_name("plasma_station", "zh") == "单采血浆许可证"
+    assert c.licence_name("general_hospital", "zh") == "医疗机构执业许可证"
     chem = {t.code for t in c.specialty_by_code["CHEM"].tests}
     assert {"K", "Na", "Cl", "Glu", "ALT"} <= chem
     assert {"WBC", "RBC", "Hb", "PLT"} <= {t.code for t in c.specialty_by_code["CBC"].tests}
@@ -40,12 +47,14 @@ def test_shipped_campaign_matches_the_notice() -> None:
 def test_contacts_are_quoted_exactly() -> None:
     c = load_campaign()
     text = c.contacts.text("zh")
-    for fragment in ("李书杰、张 愔", "0371-67966305、0371-66968015", "henancccl@yeah.net",
+    for fragment in ("李书杰、张愔", "0371-67966305、0371-66968015", "henancccl@yeah.net",
                      "郑州市建设东路 1 号，郑州大学第一附属医院河医院区门诊楼 12 楼",
                      "标源 BIQAS 质量评价网络系统技术支持：400-999-2890 转 2"):
         assert fragment in text
-    notice = NOTICE.read_text(encoding="utf-8")
-    assert "联系人：李书杰、张 愔；联系电话：0371-67966305、0371-66968015" in notice
+    # The notice typesets the name as "张 愔"; the person is 张愔 (a space inside a name is no part of it).
+    notice = NOTICE.read_text(encoding="utf-8").replace("张 愔", "张愔")
+    assert "张 愔" not in c.contacts.text("zh") + c.contacts.text("en") + c.faq_by_id["contacts"].answer
+    assert "联系人：李书杰、张愔；联系电话：0371-67966305、0371-66968015" in notice
     assert c.contacts.tech_support.rstrip("。") in notice
     assert c.contacts.address in notice
     for line in c.contacts.notice_text.splitlines():  # the paragraph the bot quotes, line by line
@@ -81,11 +90,21 @@ def test_eligibility_rules() -> None:
 def test_days_left_and_closing() -> None:
     c = load_campaign()
     tz = c.tz
-    assert c.days_left(datetime(2025, 2, 25, 23, 59, tzinfo=tz)) == 1
+    # Whole days after today: the deadline day itself is "today, the last day" (0), the day before is 1.
+    assert c.days_left(datetime(2025, 2, 24, 0, 0, tzinfo=tz)) == 1
+    assert c.days_left(datetime(2025, 2, 24, 12, 0, tzinfo=tz)) == 1
+    assert c.days_left(datetime(2025, 2, 24, 23, 59, 59, tzinfo=tz)) == 1
+    assert c.days_left(datetime(2025, 2, 25, 0, 0, tzinfo=tz)) == 0
+    assert c.days_left(datetime(2025, 2, 25, 23, 59, tzinfo=tz)) == 0
     assert not c.is_closed(datetime(2025, 2, 25, 23, 59, 59, tzinfo=tz))
     assert c.is_closed(datetime(2025, 2, 26, 0, 0, tzinfo=tz))
     assert c.days_left(datetime(2025, 2, 26, 0, 0, tzinfo=tz)) == 0
-    assert c.days_left(datetime(2025, 2, 10, 10, 0, tzinfo=tz)) == 16
+    assert c.days_left(datetime(2025, 2, 10, 10, 0, tzinfo=tz)) == 15
+    # The zone decides the day: 16:00 UTC on the 24th is already the 25th in Shanghai.
+    assert c.days_left(datetime(2025, 2, 24, 16, 0, tzinfo=UTC)) == 0
+    assert c.days_left(datetime(2025, 2, 24, 15, 59, tzinfo=UTC)) == 1
+    assert c.is_closed(datetime(2025, 2, 25, 16, 0, tzinfo=UTC))
+    assert not c.is_closed(datetime(2025, 2, 25, 15, 59, 59, tzinfo=UTC))
 
 
 

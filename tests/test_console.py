@@ -32,9 +32,9 @@ def test_demo_chats_in_chinese_then_english(tmp_path: Path) -> None:
     assert "演示时间（固定）：2025年2月10日 10:00" in out
     assert "室间质量评价申报" in out and "[1] ▶ 继续申报" in out
     assert "【申报截止时间】" in out and "2 月 25 日以前申报完成" in out
-    assert "第一步：勾选 2024 年已开展项目" in out and "还剩 16 天" in out
+    assert "第一步：勾选 2024 年已开展项目" in out and "还剩 15 天" in out
     assert "Switched to English." in out
-    assert "Step 1: tests performed in 2024" in out and "16 days left" in out
+    assert "Step 1: tests performed in 2024" in out and "15 days left" in out
     assert "Registration deadline" in out
 
 

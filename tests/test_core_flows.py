@@ -30,7 +30,7 @@ async def test_start_explains_and_offers_the_next_step(guest: Person) -> None:
     text = texts(out)
     assert "2025 年室间质量评价申报" in text
     assert "先参评、后付费" in text
-    assert "还剩 16 天" in text  # fixed clock: 10 February 2025
+    assert "还剩 15 天" in text  # fixed clock: 10 February 2025
     assert guest.last.labels[:2] == ["🔗 绑定实验室", "🆕 新单位注册"]
 
 
@@ -65,7 +65,7 @@ async def test_faq_contacts_quote_the_notice(guest: Person) -> None:
     await guest.send("/faq")
     await guest.press("联系方式与技术支持")
     assert "400-999-2890 转 2" in guest.last.text
-    assert "李书杰、张 愔" in guest.last.text
+    assert "李书杰、张愔" in guest.last.text
 
 
 async def test_status_shows_three_steps_and_days_left(contact: Person) -> None:
@@ -75,14 +75,14 @@ async def test_status_shows_three_steps_and_days_left(contact: Person) -> None:
     assert "第一步：勾选 2024 年已开展项目" in text
     assert "还缺：上年已开展项目勾选" in text
     assert "审核状态：尚未提交" in text
-    assert "还剩 16 天" in text
+    assert "还剩 15 天" in text
 
 
 async def test_status_after_the_deadline_says_closed_and_consequence(contact: Person, clock: FixedClock) -> None:
     clock.set(datetime.fromisoformat("2025-02-26T00:00:00+08:00"))
     await contact.send("/status")
     text = contact.last.text
-    assert "已于 2025年2月25日 24:00 截止" in text
+    assert "申报已截止（须在 2025年2月25日前申报完成）" in text
     assert "不发放本年度室间质量评价样品" in text
     assert "0371-67966305" in text
 
@@ -97,7 +97,7 @@ async def test_language_switch_persists(contact: Person, app: App) -> None:
     assert contact.last.text == "Switched to English."
     await contact.send("/status")
     assert "Step 1: tests performed in 2024" in contact.last.text
-    assert "16 days left" in contact.last.text
+    assert "15 days left" in contact.last.text
     await contact.send("/faq")
     assert "Registration deadline" in contact.last.labels
     async with app.db.reading() as s:

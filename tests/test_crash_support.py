@@ -9,6 +9,7 @@ They never repeat an action: whatever they sent must be carried through by the b
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -102,21 +103,45 @@ def _shows(message: BotMessage, expect: str) -> bool:
 class Walker:
     """Walks the acts for one person; `on_act` runs before each (the crash test kills the bot there)."""
 
-    def __init__(self, user: FakeUser, *, timeout: float = 60) -> None:
+    def __init__(self, user: FakeUser, *, timeout: float = 60, silence: float = 5) -> None:
         self.user = user
         self.timeout = timeout
+        self.silence = silence  # seconds without the answer before `on_silence` is asked
         self.screen: int | None = None  # the message the person is looking at
         self.done = 0
 
-    async def walk(self, acts: list[Act], on_act: Callable[[int], Awaitable[None]] | None = None) -> None:
+    async def walk(
+        self,
+        acts: list[Act],
+        on_act: Callable[[int], Awaitable[None]] | None = None,
+        on_silence: Callable[[int, Act], Awaitable[bool]] | None = None,
+    ) -> None:
+        """`on_silence(i, act)`: the answer is late; what a person does who got nothing (they call the
+        centre, which may resend it). True: something was done, wait again."""
         for i, act in enumerate(acts):
             if on_act is not None:
                 await on_act(i)
-            await self.do(act)
-            try:
-                seen = await self.user.wait_for_message(lambda m, e=act.expect: _shows(m, e), timeout=self.timeout)
-            except AssertionError as exc:
-                raise AssertionError(f"act {i} {act.kind} {act.arg!r}: {exc}") from None
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    await self.do(act)
+                    break
+                except LookupError:  # the screen with that button never arrived
+                    if on_silence is None or time.monotonic() > deadline:
+                        raise
+                    await on_silence(i - 1, act)
+                    await asyncio.sleep(self.silence / 5)
+            while True:
+                wait = min(self.silence, deadline - time.monotonic()) if on_silence else deadline - time.monotonic()
+                try:
+                    seen = await self.user.wait_for_message(lambda m, e=act.expect: _shows(m, e), timeout=max(wait, 0.1))
+                    break
+                except AssertionError as exc:
+                    if on_silence is not None and time.monotonic() < deadline and await on_silence(i, act):
+                        continue
+                    if on_silence is not None and time.monotonic() < deadline:
+                        continue
+                    raise AssertionError(f"act {i} {act.kind} {act.arg!r}: {exc}") from None
             self.screen = seen.message_id
             self.done = i + 1
 

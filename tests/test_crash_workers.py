@@ -111,7 +111,7 @@ async def test_two_webhook_workers_share_the_work_and_survive_losing_one(tmp_pat
         async with proxy(public, ports) as rr:
             first = await start(ports[0])
             await start(ports[1])
-            users = [tg.user(7101 + i, f"联系人{i}", language_code="zh-hans") for i in range(2)]
+            users = [tg.user(7101 + i, f"联系人{'甲乙'[i]}", language_code="zh-hans") for i in range(2)]
             plans = [journey(f"HN000{i + 1}", codes[i], files) for i in range(2)]
             killed = asyncio.Event()
 

@@ -21,10 +21,10 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.delivery import Rejected, RetryAfter, Transient
+from bot.delivery.robots import RobotWorker
 from bot.group_robots import (
     GroupRobotSender,
     RobotConfig,
-    RobotWorker,
     configs_from,
     dingtalk_sign,
     feishu_sign,
@@ -263,8 +263,9 @@ async def test_the_background_job_delivers_for_each_configured_robot(
     from pydantic import SecretStr
 
     from bot import group_robots
+    from bot.delivery import robots
 
-    await group_robots.background(app, None)  # nothing configured: returns at once
+    await robots.background(app, None)  # nothing configured: returns at once
     robot = Robot({"errcode": 0, "errmsg": "ok"})
     real_client = httpx.AsyncClient
     monkeypatch.setattr(
@@ -274,7 +275,7 @@ async def test_the_background_job_delivers_for_each_configured_robot(
     app.services.group_robots = app.settings.group_robots()
     person = Person(transcript, "c1")
     await bind(app, person, await make_lab(app))
-    job = asyncio.create_task(group_robots.background(app, None))
+    job = asyncio.create_task(robots.background(app, None))
     try:
         await submit(person)
         for _ in range(200):

@@ -243,6 +243,11 @@ async def test_seeded_lab_from_binding_to_submission(app: App, transcript: Trans
     agreement_text = pdf_text(app.services.store.get(pdfs[0].file.stored or ""))
     for expected in ("郑州市第一人民医院检验科", "HN0001", "临床常规化学", "凝血实验", "科室负责人签字", "单位公章"):
         assert expected in agreement_text
+    # A form the director signs: the institution as 乙方, the department beneath, the head named at the
+    # signature, the credit code and the address, all as confirmed in step 2.
+    for expected in ("乙方（单位）：郑州市第一人民医院科室：郑州市第一人民医院检验科", "科室负责人：张伟",
+                     "12410000415800281H", "郑州市金水区示范路1号", "乙方（盖章）：郑州市第一人民医院"):
+        assert expected in agreement_text, expected
     docs = await _docs(app, lab_id)
     assert [(d.kind, d.status) for d in docs] == [("agreement", "active"), ("licence", "active")]
     assert docs[0].sha256 and app.services.store.get(docs[0].storage_key) == AGREEMENT
@@ -255,6 +260,9 @@ async def test_seeded_lab_from_binding_to_submission(app: App, transcript: Trans
     receipt_text = pdf_text(app.services.store.get(receipt[0].file.stored or ""))
     for expected in ("2025-HN0001-R1", "郑州市第一人民医院", "12410000415800281H", "450052"):
         assert expected in receipt_text
+    # Tests by their names, grouped by specialty; no internal codes.
+    assert "临床常规化学钾、钠、丙氨酸氨基转移酶" in receipt_text
+    assert "白细胞计数" in receipt_text and "CHEM.K" not in receipt_text and "MCHC" not in receipt_text
     enr = await _enrollment(app, lab_id)
     assert (enr.status, enr.revision, enr.returned_items) == ("submitted", 1, [])
     assert enr.submitted_at is not None
@@ -467,7 +475,7 @@ async def test_licence_on_file_need_not_be_sent_again(app: App, transcript: Tran
 
 
 async def test_a_licence_expiring_before_samples_must_be_replaced(app: App, transcript: Transcript) -> None:
-    lab_id = await make_lab(app, licence_valid_to=date(2025, 3, 1))
+    lab_id = await make_lab(app, licence_valid_to=date(2025, 2, 20))  # lapses before the deadline
     person = Person(transcript, "exp")
     await bind(app, person, lab_id)
     await person.send("/status")
@@ -479,8 +487,8 @@ async def test_a_licence_expiring_before_samples_must_be_replaced(app: App, tran
     await person.send_file(LICENCE)
     await person.press("执业许可证已传完")
     assert "没有变化" not in " ".join(person.last.labels)
-    await person.send("2025-03-01")
-    assert "早于质控品发放日" in person.last.text
+    await person.send("2025-02-20")  # no dispatch day is given: the licence must be valid at the deadline
+    assert "早于申报截止日" in person.last.text
     await person.send("2030年4月30日")
     async with app.db.reading() as s:
         lab = await s.get(Lab, lab_id)
@@ -519,6 +527,8 @@ async def test_mandatory_specialties_are_preselected_and_not_dropped_silently(ap
     await bind(app, person, lab_id)
     await person.send("/start")
     await person.press("继续申报")
+    # A blood station's step 1 is not worded as the hospitals' performance assessment.
+    assert "本单位检测实验室已开展的所有检验项目" in person.last.text and "绩效考核" not in person.last.text
     await person.press("血站血液检验")
     await person.press("全选")
     await person.press("返回专业列表")
@@ -541,10 +551,38 @@ async def test_mandatory_specialties_are_preselected_and_not_dropped_silently(ap
     assert enr.specialties == ["BSB", "ABO"] and enr.mandatory_declined == []
     await person.press("☑ 血型🔒")
     await person.press("仍然不参加")
+    assert "需要向中心说明原因" in person.last.text
+    # No reason, no change: a clear reply, still taking part.
+    await person.send("   ")
+    assert "没有收到内容" in person.last.text
+    for empty in ("。", "无"):
+        await person.send(empty)
+        assert "必须写明原因，未记录任何更改" in person.last.text, empty
+    enr = await _enrollment(app, lab_id)
+    assert enr.specialties == ["BSB", "ABO"] and enr.mandatory_declined == []
+    await person.send("本站血型检测委托市中心血站完成")
     enr = await _enrollment(app, lab_id)
     assert enr.specialties == ["BSB"] and enr.mandatory_declined == ["ABO"]
+    assert enr.mandatory_declined_reasons == {"ABO": "本站血型检测委托市中心血站完成"}
     await person.press("下一步")
     assert "未参加的必选专业：血型" in person.last.text
+    assert "不参加“血型”的原因：本站血型检测委托市中心血站完成" in person.last.text
+    # Taking part again forgets the reason.
+    await person.press("✏️ 参加专业")
+    await person.press("☐ 血型🔒")
+    enr = await _enrollment(app, lab_id)
+    assert enr.specialties == ["BSB", "ABO"] and enr.mandatory_declined == [] and enr.mandatory_declined_reasons == {}
+    # Step 3 asks for the licence a blood station holds, and the agreement names it.
+    await person.press("下一步")
+    await person.press("确认申购")
+    assert "《血站执业许可证》" in person.last.text and "医疗机构执业许可证" not in person.last.text
+    out = await person.press("下载缓交协议")
+    [pdf] = [a for a in out if isinstance(a, SendDocument)]
+    agreement = pdf_text(app.services.store.get(pdf.file.stored or ""))
+    assert "“血站执业许可证”扫描后上传" in agreement and "医疗机构执业许可证" not in agreement
+    await person.press("返回资料列表")
+    await person.press("上传执业许可证")
+    assert "请发送《血站执业许可证》" in person.last.text
 
 
 async def test_binding_takes_over_the_rosters_contact(app: App, transcript: Transcript) -> None:

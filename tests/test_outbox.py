@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.delivery import RetryAfter, Transient
-from bot.outbox_worker import OutboxWorker, WorkerConfig
+from bot.delivery.worker import OutboxWorker, WorkerConfig
 from conversations.events import Reply, to_payload
 from storage.db import Database
 from storage.models import Broadcast, Contact, OutboxMessage, utcnow
@@ -283,7 +283,7 @@ async def test_rows_held_by_a_dead_process_of_this_machine_are_taken_back_at_onc
     import socket
     import subprocess
 
-    from bot.outbox_worker import release_dead_claims
+    from bot.delivery.liveness import release_dead_claims
     from storage.models import OutboxMessage
 
     gone = subprocess.Popen(["true"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.delivery import Gate
-from bot.outbox_worker import OutboxWorker, WorkerConfig
+from bot.delivery.worker import OutboxWorker, WorkerConfig
 from bot.ptb_transport import PTBTransport
 from conversations.events import Reply, to_payload
 from storage.models import Contact, Lab, OutboxMessage, utcnow

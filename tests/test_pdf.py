@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from reportlab.lib.pagesizes import A4
 
 from conversations.flows.journey import PDF_PLACEHOLDERS
 from conversations.i18n import catalog
@@ -25,9 +26,13 @@ from storage.images import AGREEMENT_PDF_MARKER, precheck
 from storage.pdf import (
     AgreementData,
     FontChoice,
+    QrPayload,
     ReceiptData,
+    agreement_boxes,
     cid_font,
     find_cjk_font,
+    parse_qr_payload,
+    qr_payload,
     render_agreement,
     render_receipt,
 )
@@ -239,11 +244,146 @@ def test_printed_signed_and_stamped_agreement_passes_the_precheck(tmp_path: Path
     unstamped = precheck(jpeg(scan), purpose="agreement")
     assert unstamped.accepted and unstamped.issues == ("pre-no-seal",)
     mm = 150 / 25.4
-    # The seal box's centre: right half of the text width, ~40 mm above the bottom margin.
-    centre = (round((20 + 170 * 0.75) * mm), round((297 - 24 - 12 - 23) * mm))
-    draw_seal(scan, centre, round(42 * mm))
+    # In the seal box, where agreement_boxes() says it is.
+    left, top, right, bottom = agreement_boxes().seal.fractions(*A4)
+    centre = (round((left + right) / 2 * scan.width), round((top + bottom) / 2 * scan.height))
+    draw_seal(scan, centre, round(40 * mm))
     stamped = precheck(jpeg(scan), purpose="agreement")
     assert stamped.looks_fine, stamped
+
+
+# --------------------------------------------------------------------------- the agreement as a form
+
+FORM = {
+    "organisation": "郑州市第七人民医院",
+    "credit_code": "12410000415800547X",
+    "address": "郑州市金水区建设东路1号",
+    "head": "王建国",
+}
+# Chinese typesetting: these never begin a line.
+NO_LINE_START = "，。、）》」』】；：！？,.;:!?)"
+
+
+def words(pdf: bytes, tmp_path: Path) -> list[list[tuple[str, float, float, float, float]]]:
+    """Per page, the words pdftotext finds with their boxes (points, origin top-left)."""
+    bbox = text_of(pdf, tmp_path, "-bbox")
+    pages = []
+    for page in bbox.split("<page ")[1:]:
+        pages.append(
+            [
+                (w, float(x0), float(y0), float(x1), float(y1))
+                for x0, y0, x1, y1, w in re.findall(
+                    r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', page
+                )
+            ]
+        )
+    return pages
+
+
+def inside(word: tuple[str, float, float, float, float], box: pdfmod.Box) -> bool:
+    _, x0, y0, x1, y1 = word
+    left, top, right, bottom = box.x, A4[1] - box.y - box.height, box.x + box.width, A4[1] - box.y
+    return left - 1 <= x0 and x1 <= right + 1 and top - 1 <= y0 and y1 <= bottom + 1
+
+
+def find(page: list[tuple[str, float, float, float, float]], needle: str) -> tuple[str, float, float, float, float]:
+    hits = [w for w in page if w[0].startswith(needle)]
+    assert hits, f"{needle!r} not on the page"
+    return hits[0]
+
+
+@pytest.mark.usefixtures("poppler")
+@pytest.mark.parametrize("count", [2, 16])
+def test_agreement_is_a_one_page_form_with_the_boxes_where_promised(tmp_path: Path, count: int) -> None:
+    pdf = render_agreement(agreement(specialties=SPECIALTIES[:count], **FORM))
+    assert len(pages_as_images(pdf, tmp_path, dpi=20)) == 1
+    [page] = words(pdf, tmp_path)
+    boxes = agreement_boxes()
+    assert (boxes.page_width, boxes.page_height) == pytest.approx(A4)
+    # The labels and the head's printed name sit inside the boxes agreement_boxes() gives.
+    assert inside(find(page, "科室负责人签字："), boxes.signature)
+    assert inside(find(page, "科室负责人：王建国"), boxes.signature)
+    assert inside(find(page, "乙方单位公章"), boxes.seal)
+    assert inside(find(page, "请在此处加盖单位公章"), boxes.seal)
+    # 乙方 is the institution, the department beneath it; its credit code and address are on the form.
+    party_b, department = find(page, "乙方（单位）"), find(page, "科室：")
+    assert department[2] > party_b[2]
+    flat = squeeze(text_of(pdf, tmp_path))
+    assert "乙方（单位）：郑州市第七人民医院科室：" + LAB_NAME in flat
+    assert "乙方（盖章）：郑州市第七人民医院" in flat
+    for needle in ("12410000415800547X", "郑州市金水区建设东路1号", SPECIALTIES[count - 1]):
+        assert needle in flat, needle
+    # The generation date is printed, but above the text, nowhere near the signing block.
+    generated = find(page, "生成日期")
+    assert generated[4] < 150 and "2025-02-10" in flat
+    top_of_block = A4[1] - (boxes.seal.y + boxes.seal.height)
+    assert all(w[4] < top_of_block - 10 for w in page if "生成日期" in w[0])
+    # Every page numbered "n of N" and the footer number printed.
+    assert "第1页，共1页" in flat and "EQA2025-HN0371-0007" in flat
+
+
+@pytest.mark.usefixtures("poppler")
+def test_no_line_starts_with_closing_punctuation(tmp_path: Path) -> None:
+    # Widths chosen so that, wrapped naively, a line would begin with "，" or "。".
+    body = ["为落实先参评后付费的工作安排经甲乙双方协商就质评费用缓交事宜达成如下协议，" * 3 + "特此约定。" * 7] * 3
+    pdf = render_agreement(agreement(body=body, specialties=SPECIALTIES, **FORM))
+    for line in text_of(pdf, tmp_path).splitlines():
+        line = line.strip()
+        assert not line or line[0] not in NO_LINE_START, line
+
+
+@pytest.mark.usefixtures("poppler")
+def test_signing_block_moves_with_the_last_paragraph(tmp_path: Path) -> None:
+    body = [f"第{i}条：" + "甲乙双方协商一致，就本年度室间质量评价活动质评费用缓交事宜约定如下。" * 3 for i in range(1, 9)]
+    body.append("最后一条：本协议经乙方科室负责人签字并加盖单位公章后生效。")
+    pdf = render_agreement(agreement(body=body, specialties=SPECIALTIES, **FORM))
+    pages = words(pdf, tmp_path)
+    assert len(pages) == 2
+    last = pages[-1]
+    # The block is not alone: the last paragraph came with it, and the boxes are at the same place.
+    assert find(last, "最后一条")
+    assert inside(find(last, "科室负责人签字："), agreement_boxes().signature)
+    assert inside(find(last, "乙方单位公章"), agreement_boxes().seal)
+    assert not any(w[0] == "科室负责人签字：" for w in pages[0])
+    assert "第2页，共2页" in squeeze(text_of(pdf, tmp_path))
+
+
+def test_qr_payload_round_trips_and_refuses_strangers() -> None:
+    ours = QrPayload("agreement", 2025, "HN|0371/7 号", "henan-2025-HN0371-0007", 1, 2)
+    text = qr_payload(ours)
+    assert text.startswith("EQA1|agreement|2025|") and text.endswith("|1/2") and text.count("|") == 5
+    assert parse_qr_payload(text) == ours
+    assert parse_qr_payload("EQA1|receipt|2025|HN0371-0007|2025-HN0371-0007-R2|1/1").document_no == (
+        "2025-HN0371-0007-R2"
+    )
+    for bad in ("", "hello", "EQA1|agreement|2025|X|Y|3/2", "EQA1|letter|2025|X|Y|1/1", "EQA2|agreement|2025|X|Y|1/1",
+                "EQA1|agreement|two|X|Y|1/1", "EQA1|agreement|2025|X|Y|1"):
+        with pytest.raises(ValueError):
+            parse_qr_payload(bad)
+
+
+@pytest.mark.usefixtures("poppler")
+def test_each_page_carries_its_own_qr_code(tmp_path: Path) -> None:
+    """The footer's QR code, read back from the rendered page module by module, is the document identity
+    with that page's number."""
+    body = [f"第{i}条：" + "甲乙双方协商一致，就质评费用缓交事宜约定如下。" * 4 for i in range(1, 10)]
+    pdf = render_agreement(agreement(body=body, specialties=SPECIALTIES, **FORM))
+    dpi = 300
+    pages = pages_as_images(pdf, tmp_path, dpi=dpi)
+    assert len(pages) == 2
+    box = agreement_boxes().qr
+    for number, image in enumerate(pages, start=1):
+        expected = qr_payload(QrPayload("agreement", 2025, "HN0371-0007", "EQA2025-HN0371-0007", number, 2))
+        matrix = pdfmod._qr_image(expected)  # the encoder's modules, quiet zone included
+        side = matrix.width // pdfmod._QR_SCALE
+        left, top, right, _ = box.fractions(*A4)
+        x0, y0 = left * image.width, top * image.height
+        cell = (right - left) * image.width / side
+        for row in range(side):
+            for col in range(side):
+                printed = image.getpixel((int(x0 + (col + 0.5) * cell), int(y0 + (row + 0.5) * cell))) < 128
+                wanted = matrix.getpixel((col * pdfmod._QR_SCALE, row * pdfmod._QR_SCALE)) == 0
+                assert printed == wanted, (number, row, col)
 
 
 # --------------------------------------------------------------------------- receipt
@@ -321,8 +461,24 @@ def test_find_cjk_font_honours_explicit_path_and_env(monkeypatch: pytest.MonkeyP
 def test_the_printed_words_come_from_the_catalogue(poppler: None, tmp_path: Path) -> None:
     english = catalog().templates("en", "pdf-", PDF_PLACEHOLDERS)
     text = squeeze(text_of(render_agreement(agreement(labels=english)), tmp_path))
-    for words in ("Headofdepartment(signature):", "Officialseal:", "Page1", "PartyA:", "Specialties"):
+    for words in ("Headofdepartment(signature):", "officialseal:", "Page1of1", "PartyA:", "Specialties"):
         assert words in text
     assert "科室负责人签字：" not in text  # the label; the body may still name the signature
     text = squeeze(text_of(render_receipt(receipt(labels=english)), tmp_path))
     assert "Receiptno." in text and "(Beijingtime)" in text and "Page1" in text
+
+
+@pytest.mark.usefixtures("poppler")
+def test_receipt_never_ends_on_a_page_of_its_note_alone(tmp_path: Path) -> None:
+    # Growing receipts cross the page break at every point of their end: the last page always holds more
+    # than the note (the last section's end comes with it).
+    seen_two_pages = False
+    for rows in range(12, 30, 2):
+        sections = [("本室信息", [(f"项目{j}", "内容" * 6) for j in range(rows)]), ("上传资料", [("缓交协议", "1 份"),
+                    ("执业许可证", "本年上传")])]
+        pdf = render_receipt(receipt(sections=sections))
+        pages = words(pdf, tmp_path)
+        seen_two_pages |= len(pages) > 1
+        last = "".join(w[0] for w in pages[-1])
+        assert "请保存本回执" in last and "本年上传" in last, rows
+    assert seen_two_pages

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from bot.app import App
-from bot.outbox_worker import OutboxWorker
+from bot.delivery.worker import OutboxWorker
 from bot.scheduler import Scheduler, due
 from conversations.clock import FixedClock
 from conversations.events import Reply, from_payload
@@ -62,10 +62,10 @@ async def test_reminders_skip_finished_labs_and_name_what_each_lacks(app: App) -
 
     assert set(sent) == {"L-fresh-p0", "L-half-p0", "L-ready-p0", "L-returned-p0", "L-en-p0"}
     fresh, half = sent["L-fresh-p0"].text, sent["L-half-p0"].text
-    assert "L-fresh 检验科（L-fresh）" in fresh and "还剩 16 天" in fresh  # 10 Feb → 25 Feb, today included
+    assert "L-fresh 检验科（L-fresh）" in fresh and "还剩 15 天" in fresh  # 10 Feb → 25 Feb: whole days after today
     assert "上年已开展项目勾选" in fresh and "开票、邮寄信息和参加专业的确认" in fresh
     assert "上年已开展项目勾选" not in half and "开票、邮寄信息和参加专业的确认" in half
-    assert "签字盖章的缓交协议" in half and "医疗机构执业许可证" in half
+    assert "签字盖章的缓交协议" in half and "执业许可证" in half
     assert "签字盖章的缓交协议" in sent["L-ready-p0"].text and "开票" not in sent["L-ready-p0"].text
     assert "需要重新提交：开票信息、缓交协议" in sent["L-returned-p0"].text
     assert "不发放本年度室间质评样品" in fresh
@@ -79,7 +79,7 @@ async def test_the_deadline_day_says_today(app: App, clock: FixedClock) -> None:
     await add_lab(app, "L-late")
     clock.set(at("2025-02-25T09:30:00"))
     sent = await run_reminders(app)
-    assert "今天是申报截止日" in sent["L-late-p0"].text
+    assert "是申报的最后一天" in sent["L-late-p0"].text
 
 
 async def test_backup_contacts_join_after_two_unanswered_reminders(app: App, transcript: Transcript) -> None:
@@ -136,7 +136,7 @@ async def test_a_schedule_runs_once_and_catches_up_after_a_restart(app: App, clo
     await OutboxWorker(app.db, sender, fast_gate()).drain()
     assert sender.chats() == {"L-one-p0": 1, "review-chat": 1}
     reminder = next(a for a in sender.sent if a.chat_id == "L-one-p0")
-    assert isinstance(reminder, Reply) and "还剩 8 天" in reminder.text
+    assert isinstance(reminder, Reply) and "还剩 7 天" in reminder.text
 
 
 async def test_two_schedulers_racing_run_a_slot_once(app: App, clock: FixedClock, database_url: str) -> None:

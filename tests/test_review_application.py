@@ -72,6 +72,10 @@ async def test_a_new_lab_from_application_to_approved_registration(
 
     # The applicant is told the code and continues with one tap.
     assert "实验室编码：HN0008" in applicant.last.text
+    # In the notice's words: the BiQAS credentials come by SMS to the mobile given in the application.
+    assert "BiQAS 信息系统登录的“用户名和账号密码”将以短信方式发送到注册时填写的手机号码（139****5678）" in (
+        applicant.last.text
+    )
     assert applicant.last.labels[0] == "▶ 继续申报"
     await walk_checklist(applicant)
     await walk_plan(applicant)

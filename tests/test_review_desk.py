@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from conversations.clock import FixedClock
-from conversations.events import SendAlbum, SendDocument, SendPhoto
-from storage.models import AuditLog, Enrollment, OutboxMessage, Review
+from conversations.events import SendAlbum, SendDocument
+from storage.models import AuditLog, Document, Enrollment, OutboxMessage, Review
+from tests import image_samples as samples
 from tests.factories import bind, make_lab, make_reviewer
 from tests.harness import Person, Transcript, texts
 from tests.test_journey import walk_checklist, walk_documents, walk_plan
@@ -98,7 +99,7 @@ async def test_approval_is_pushed_to_every_contact_and_the_card_shows_it(
     )
     for person in (main, backup):
         assert "审核通过" in person.last.text, person.last.text
-        assert "2025年3月15日" in person.last.text  # samples from the campaign file
+        assert "以中心通知为准（见通知附件二）" in person.last.text  # no dispatch day in the notice
         assert "先参评、后付费" in person.last.text and "暂不交费" in person.last.text  # the fees note
         assert "📋 申报进度" in person.last.labels
     card = admin.last.text
@@ -144,12 +145,12 @@ async def test_return_with_reasons_reopens_only_the_agreement(app: App, transcri
     await main.press("重新提交这些项目")
     assert "第三步" in main.last.text, main.last.text
     await main.press("上传签字盖章的协议")
-    from tests.test_journey import AGREEMENT_PAGE_2, LICENCE
+    from tests.test_journey import AGREEMENT_PAGE_2
 
     await main.send_file(AGREEMENT_PAGE_2, name="协议2.jpg")
     await main.press("缓交协议已传完")
     await main.press("上传执业许可证")
-    await main.send_file(LICENCE, name="licence.jpg")
+    await main.send_file(samples.jpeg(samples.document(seal=False, seed=4)), name="licence.jpg")
     await main.press("执业许可证已传完")
     await main.press("没有变化")
     assert "请确认 2025 年申报内容" in main.last.text, main.last.text
@@ -158,6 +159,90 @@ async def test_return_with_reasons_reopens_only_the_agreement(app: App, transcri
     assert (enr.status, enr.revision, enr.returned_items) == ("submitted", 2, [])
     card = transcript.chats[REVIEW_CHAT][-1].text
     assert "第 2 次提交" in card and "第 1 次提交曾被退回" in card and "缓交协议未加盖单位公章" in card
+
+
+async def test_a_returned_item_cannot_be_resubmitted_without_a_new_file(
+    app: App, transcript: Transcript, admin: Person
+) -> None:
+    """The dead end of a returned licence: the refused pages were still counted, "已传完" resubmitted them
+    in one tap. Now they show as refused, the return notice stays, and only a new file redoes the item."""
+    from tests.test_journey import LICENCE
+
+    main, _ = await lab_with_two_contacts(app, transcript)
+    await submit(main)
+    await admin.press("↩ 退回…")
+    await admin.press("☐ 执业许可证照片看不清")
+    await admin.press("确认退回（1 条原因）")
+    notice = main.last
+    assert "执业许可证" in notice.text and notice.labels[0] == "▶ 重新提交这些项目"
+    notice_text = notice.text
+    await main.press("重新提交这些项目")
+    # The notice is kept (the journey answers below it, the reasons stay in view).
+    assert notice.edits == 0 and notice.text == notice_text and main.last is not notice
+    overview = main.last.text
+    assert "中心退回的 1 份已作废" in overview and "初查清晰" not in overview.split("执业许可证")[-1]
+    await main.press("上传执业许可证")
+    upload = main.last
+    assert "中心退回的 1 份已作废" in upload.text and "已收到" not in upload.text
+    assert not any("已传完" in label for label in upload.labels)  # nothing to finish with
+    # The refused file again: refused, nothing stored, still no way to finish.
+    out = await main.send_file(LICENCE, name="licence.jpg")
+    assert "中心退回的那一份" in texts(out)
+    assert not any("已传完" in label for label in main.last.labels)
+    async with app.db.reading() as s:
+        docs = list(await s.scalars(select(Document).where(Document.kind == "licence").order_by(Document.id)))
+    assert [d.status for d in docs] == ["refused"]
+    # Submitting is not possible either: the licence is still missing.
+    await main.send("/status")
+    assert "执业许可证" in main.last.text and "已提交，等待中心审核" not in main.last.text
+    # A new file redoes it.
+    await main.press("继续申报")
+    await main.press("上传执业许可证")
+    await main.send_file(samples.jpeg(samples.document(seal=False, seed=5)), name="new.jpg")
+    assert "已收到 1 份" in main.last.text
+    await main.press("执业许可证已传完")
+    await main.press("没有变化")
+    assert "请确认 2025 年申报内容" in main.last.text, main.last.text
+    await main.press("提交审核")
+    enr = await enrolment(app)
+    assert (enr.status, enr.revision) == ("submitted", 2)
+
+
+async def test_the_reviewer_sees_why_a_mandatory_specialty_was_declined(
+    app: App, transcript: Transcript, admin: Person
+) -> None:
+    main, _ = await lab_with_two_contacts(app, transcript)
+    await submit(main)
+    async with app.db.transaction() as s:
+        enr = await s.scalar(select(Enrollment))
+        assert enr is not None
+        enr.mandatory_declined = ["ABO", "TRANSF"]
+        enr.mandatory_declined_reasons = {"ABO": "血型检测由输血科另行申报"}
+    await admin.press("✅ 通过")
+    card = admin.last.text
+    assert "未参加的必选专业：血型、临床输血相容性检测" in card
+    assert "不参加“血型”的原因：血型检测由输血科另行申报" in card
+    assert "不参加“临床输血相容性检测”的原因：（未说明原因）" in card
+
+
+async def test_step_one_changed_after_submission_is_a_new_revision(
+    app: App, transcript: Transcript, admin: Person
+) -> None:
+    main, _ = await lab_with_two_contacts(app, transcript)
+    await submit(main)
+    await main.send("/status")
+    await main.press("修改第一步")
+    await main.press("凝血实验")
+    await main.press("全选")
+    await main.press("返回专业列表")
+    await main.press("查看汇总并提交")
+    await main.press("确认提交")
+    assert "第 2 次提交" in main.last.text, main.last.text
+    enr = await enrolment(app)
+    assert (enr.status, enr.revision) == ("submitted", 2)
+    assert any(t.startswith("COAG.") for t in enr.last_year_tests)
+    assert enr.plan_confirmed_at is not None and enr.returned_items == []  # nothing else reopened
+    assert "第 2 次提交" in transcript.chats[REVIEW_CHAT][-1].text
 
 
 async def test_two_reviewers_decide_at_once_the_first_stands(app: App, transcript: Transcript, admin: Person) -> None:
@@ -294,20 +379,31 @@ async def test_the_approve_needs_both_documents(
     assert await reviews(app) == []
 
 
-async def test_documents_as_pdf_go_as_documents_not_photos(app: App, transcript: Transcript, admin: Person) -> None:
+async def test_documents_as_pdf_reach_reviewers_as_pages_we_drew(
+    app: App, transcript: Transcript, admin: Person
+) -> None:
+    """Reviewers never get the sender's PDF (it may carry JavaScript or an exploit): its pages, drawn by us."""
     from storage.models import Document
+    from tests.conftest import require_tool
+    from tests.heavy_samples import pdf_with_javascript
 
+    require_tool("pdftoppm")
     main, _ = await lab_with_two_contacts(app, transcript)
     await submit(main)
-    async with app.db.transaction() as s:  # pretend the licence came as a PDF scan
+    pdf = pdf_with_javascript()
+    async with app.db.transaction() as s:  # the licence came as a PDF, before copies were drawn at upload
         licence = await s.scalar(select(Document).where(Document.kind == "licence"))
         assert licence is not None
-        licence.mime = "application/pdf"
+        licence.mime, licence.storage_key = "application/pdf", app.services.store.put(pdf)
+        licence.precheck = {"issues": ["pre-pdf-active"], "advice": [], "pages": 1}
     out = await admin.press("📎 查看材料")
-    kinds = [type(a) for a in out if isinstance(a, SendAlbum | SendPhoto | SendDocument)]
-    assert kinds == [SendPhoto, SendDocument]
-    doc = next(a for a in out if isinstance(a, SendDocument))
-    assert doc.file.filename == "HN0001-licence-1.pdf" and doc.file.mime == "application/pdf"
+    assert not [a for a in out if isinstance(a, SendDocument)]
+    album = next(a for a in out if isinstance(a, SendAlbum))
+    names = [item.file.filename for item in album.items]
+    assert names == ["HN0001-agreement-1.jpg", "HN0001-licence-1.jpg"]
+    page = app.services.store.get(album.items[1].file.stored or "")
+    assert page[:2] == b"\xff\xd8" and page != pdf
+    assert "可执行内容" in album.items[1].caption and "重新渲染" in album.items[1].caption
 
 
 async def test_after_the_deadline_the_desk_still_decides(

@@ -52,7 +52,7 @@ def used_ids() -> set[str]:
     ids |= {f"rv-why-{r.replace('_', '-')}" for r in reasons if r != "other"}
     ids |= {f"rv-pre-{a}" for a in ("low-resolution", "blurry", "no-seal", "blank-agreement")}
     ids |= {f"rv-decision-{d}" for d in ("approved", "returned", "rejected")}
-    ids |= {f"rv-skip-{s}" for s in ("resent", "taken", "not-pending", "incomplete", "missing")}
+    ids |= {f"rv-skip-{s}" for s in ("resent", "taken", "not-pending", "incomplete", "missing", "outdated")}
     ids |= {f"rv-stats-{s}" for s in ("approved", "submitted", "returned", "draft", "none")}
     ids |= {f"adm-grant-{o}" for o in ("granted", "restored", "changed", "unchanged")}
     ids |= {f"adm-role-{r}" for r in ("reviewer", "admin")}
@@ -68,8 +68,18 @@ def test_both_languages_have_the_same_messages_and_variables() -> None:
         assert zh[key] == en[key], (key, zh[key], en[key])
 
 
+def every_id(lang: str) -> set[str]:
+    """Ids from every catalogue of the language: the desk also uses messages kept beside their topic."""
+    return {
+        entry.id.name
+        for path in (LOCALES / lang).glob("*.ftl")
+        for entry in parse(path.read_text(encoding="utf-8")).body
+        if isinstance(entry, ast.Message)
+    }
+
+
 def test_every_id_the_desk_uses_is_defined() -> None:
-    missing = used_ids() - set(catalogue("zh"))
+    missing = used_ids() - every_id("zh")
     assert not missing, sorted(missing)
 
 

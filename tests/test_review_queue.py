@@ -93,7 +93,7 @@ async def test_the_queue_is_oldest_first_and_each_opens_with_one_tap(
         )
     await admin.send("/queue")
     text = admin.last.text
-    assert "待审 3 项" in text and "距截止还有 16 天" in text
+    assert "待审 3 项" in text and "距截止还有 15 天" in text
     lines = [line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert lines[0].startswith("1. HN0003 开封市人民医院 · 第 1 次") and lines[0].endswith("⚠️")
     assert lines[1].startswith("2. 🆕 新乡市第二人民医院（新乡市）")
@@ -165,7 +165,7 @@ async def test_stats_by_status_city_type_and_specialty(app: App, transcript: Tra
         enr.status = "approved"
     await admin.send("/stats")
     text = admin.last.text
-    assert "📊 2025 年申报统计" in text and "截止：2025年2月25日 24:00。 距截止还有 16 天。" in text
+    assert "📊 2025 年申报统计" in text and "截止：2025年2月25日前。 距截止还有 15 天。" in text
     assert "实验室：共 4 家 · 已通过 1 · 待审 2 · 未开始 1" in text
     assert "• 郑州市：共 1 家 · 待审 1" in text
     assert "• 洛阳市：共 2 家 · 已通过 1 · 待审 1" in text

@@ -87,7 +87,7 @@ async def test_alert_decision_and_push_over_the_bot_api(bot: RunningBot, tg: Fak
     edited = await reviewer.wait_for_message(lambda m: "已通过" in m.content, timeout=10)
     assert edited.kind == "edit" and "✅ 通过" not in edited.buttons
     result = await contact.wait_for_message(lambda m: "审核通过" in m.content, timeout=10)
-    assert "2025年3月15日" in result.content and "📋 申报进度" in result.buttons
+    assert "以中心通知为准" in result.content and "📋 申报进度" in result.buttons
     async with bot.app.db.reading() as s:
         enr = await s.scalar(select(Enrollment))
         review = await s.scalar(select(Review))

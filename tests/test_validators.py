@@ -399,7 +399,9 @@ def test_licence_validity() -> None:
 
     expired = v.licence_validity(date(2020, 1, 1), date(2025, 3, 1), must_cover=samples)
     assert expired.error == "val-licence-expires"
-    assert expired.args == {"valid_to": "2025-03-01", "must_cover": "2025-03-15"}
+    assert expired.args == {"valid_to": "2025-03-01", "must_cover": "2025-03-15", "basis": "samples"}
+    at_deadline = v.licence_validity(date(2020, 1, 1), date(2025, 2, 24), must_cover=date(2025, 2, 25), basis="deadline")
+    assert at_deadline.error == "val-licence-expires" and at_deadline.args["basis"] == "deadline"
 
     backwards = v.licence_validity(date(2026, 1, 1), date(2021, 1, 1), must_cover=samples)
     assert backwards.error == "val-licence-order"

@@ -53,7 +53,8 @@ async def _valid_to(ctx: Ctx, text: str) -> Checked[Any]:
         if app and app.data.get("licence_valid_from")
         else date(1900, 1, 1)
     )
-    span = validators.licence_validity(start, checked.value, must_cover=ctx.campaign.samples_from)
+    c = ctx.campaign
+    span = validators.licence_validity(start, checked.value, must_cover=c.licence_valid_on, basis=c.licence_basis)
     if not span.ok:
         args = {k: (day(v, ctx.lang) if isinstance(v, date) else v) for k, v in span.args.items()}
         return Checked(None, error=span.error, args=args)

@@ -16,6 +16,7 @@ from conversations.context import Ctx
 from conversations.flow import Flow, Step, register
 from conversations.flows.home import menu_buttons
 from conversations.formatting import moment
+from conversations.validators import display_name
 from storage.models import Contact, Lab
 from storage.repos.bindings import redeem
 from storage.repos.people import profile
@@ -116,7 +117,7 @@ async def bind_contact(ctx: Ctx, lab: Lab, *, backup: bool = False, mobile: str 
         )
         if contact is not None:
             contact.platform, contact.user_id = ctx.actor.platform, ctx.actor.user_id
-            contact.name = contact.name or ctx.actor.name
+            contact.name = contact.name or display_name(ctx.actor.name)
     if contact is not None:  # bound before (perhaps deactivated after blocking the bot), or from the roster
         contact.active, contact.is_backup, contact.chat_id = True, backup, ctx.actor.chat_id
         contact.mobile = mobile or contact.mobile
@@ -126,7 +127,7 @@ async def bind_contact(ctx: Ctx, lab: Lab, *, backup: bool = False, mobile: str 
             platform=ctx.actor.platform,
             user_id=ctx.actor.user_id,
             chat_id=ctx.actor.chat_id,
-            name=ctx.actor.name,
+            name=display_name(ctx.actor.name),  # checked as a typed name: it is prefilled and exported
             mobile=mobile,
             language=ctx.lang,
             is_backup=backup,

@@ -12,7 +12,7 @@ from conversations.events import Button
 from conversations.flow import Flow, Step, go, register
 from conversations.flows import journey
 from conversations.formatting import join
-from storage.models import Enrollment
+from storage.models import Enrollment, Lab
 
 PAGE = 10
 
@@ -37,10 +37,16 @@ async def show_pick(ctx: Ctx) -> None:
     if code in ctx.campaign.specialty_by_code:
         _show_specialty(ctx, code, selected)
     else:
-        _show_overview(ctx, selected)
+        _show_overview(ctx, selected, await _blood_supply(ctx))
 
 
-def _show_overview(ctx: Ctx, selected: set[str]) -> None:
+async def _blood_supply(ctx: Ctx) -> bool:
+    lab = await ctx.session.get(Lab, ctx.actor.lab_id)
+    kind = ctx.campaign.type_by_code.get(lab.institution_type) if lab else None
+    return kind is not None and kind.group == "blood_supply"
+
+
+def _show_overview(ctx: Ctx, selected: set[str], blood_supply: bool = False) -> None:
     c = ctx.campaign
     buttons = []
     for s in c.specialties:
@@ -50,7 +56,9 @@ def _show_overview(ctx: Ctx, selected: set[str]) -> None:
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([ctx.btn(ctx.t("ck-review"), "sum")])
     rows.append([ctx.gbtn(ctx.t("btn-menu"), "go", "menu")])
-    ctx.show(ctx.t("ck-overview", prev=c.previous_year, count=len(selected)), rows)
+    # Blood stations are not hospitals: their step 1 is not worded as the hospitals' 绩效考核.
+    key = "ck-overview-blood" if blood_supply else "ck-overview"
+    ctx.show(ctx.t(key, prev=c.previous_year, count=len(selected)), rows)
 
 
 def _show_specialty(ctx: Ctx, code: str, selected: set[str]) -> None:
@@ -162,6 +170,24 @@ async def on_summary_button(ctx: Ctx, action: str, arg: str) -> None:
     enr.checklist_draft = None
     enr.checklist_submitted_at = ctx.now
     journey.fixed(enr, "checklist")
+    if enr.status in ("submitted", "approved") and enr.last_year_tests != before:
+        # The notice: step 1 may be changed any number of times until the deadline, also after submission.
+        # The change is a new revision for the reviewer; nothing else is reopened.
+        status = enr.status
+        enr.status, enr.revision, enr.submitted_at = "submitted", enr.revision + 1, ctx.now
+        ctx.audit(
+            "submitted",
+            "enrollment",
+            enr.id,
+            lab_id=enr.lab_id,
+            before={"status": status, "revision": enr.revision - 1},
+            after={"status": "submitted", "revision": enr.revision, "changed": "checklist"},
+        )
+        ctx.signal("enrollment_submitted", enrollment_id=enr.id, revision=enr.revision)
+        ctx.end()
+        ctx.note(ctx.t("ck-resubmitted", revision=enr.revision))
+        await journey.resume(ctx)
+        return
     ctx.audit(
         "checklist_submitted",
         "enrollment",

@@ -10,21 +10,26 @@ must be replaced. Several files at once (an album) arrive together and get one a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 
 from conversations import validators
 from conversations.context import Ctx
 from conversations.events import Button, FileOut, FileRef, SendDocument
-from conversations.flow import Flow, Step, go, register
+from conversations.flow import Flow, Prepare, Step, go, register
 from conversations.flows import journey
 from conversations.formatting import day, join
 from conversations.progress import Progress
+from conversations.reading import finding_text, read_upload
+from storage.heavy import run_heavy
 from storage.images import Precheck, precheck
 from storage.models import Document, Enrollment, Lab
-from storage.pdf import AgreementData, render_agreement
+from storage.reading import Finding
+from storage.review_copy import RenderFailed, review_copies
 
 KINDS = ("agreement", "licence")
 _UNSAFE_NAME = re.compile(r"[^\w.\-() \u4e00-\u9fff]")
@@ -58,16 +63,31 @@ def _doc_line(ctx: Ctx, docs: tuple[Document, ...]) -> str:
     return ctx.t("doc-pages", count=len(docs), fine=fine)
 
 
+def _refused(p: Progress, kind: str) -> tuple[Document, ...]:
+    return tuple(d for d in p.refused if d.kind == kind)
+
+
+def _refused_line(ctx: Ctx, p: Progress, kind: str) -> str | None:
+    """After a return: the files the centre refused, as refused (never "looks fine"), and what is due."""
+    refused = _refused(p, kind)
+    if not refused or kind not in p.returned:
+        return None
+    return ctx.t("doc-refused-line", count=len(refused))
+
+
 async def show_overview(ctx: Ctx) -> None:
     if await _guard(ctx):
         return
     lab, p = await journey.lab_and_progress(ctx)
-    lines = [ctx.t("doc-title"), ""]
+    lines = [ctx.t("doc-title", licence=ctx.campaign.licence_name(lab.institution_type, ctx.lang)), ""]
     lines.append(
         ("✅ " if p.agreement_done else "⬜ ") + ctx.t("doc-agreement-line", state=_doc_line(ctx, p.agreement))
     )
+    if refused := _refused_line(ctx, p, "agreement"):
+        lines.append("　" + refused)
     if p.licence_expired:
-        licence_state = ctx.t("doc-licence-expired", until=day(lab.licence_valid_to, ctx.lang))  # type: ignore[arg-type]
+        until = day(lab.licence_valid_to, ctx.lang)  # type: ignore[arg-type]
+        licence_state = ctx.t("doc-licence-expired", until=until, basis=ctx.campaign.licence_basis)
     elif p.licence:
         licence_state = _doc_line(ctx, p.licence)
         if lab.licence_valid_to:
@@ -79,6 +99,8 @@ async def show_overview(ctx: Ctx) -> None:
     else:
         licence_state = ctx.t("doc-none")
     lines.append(("✅ " if p.licence_done else "⬜ ") + ctx.t("doc-licence-line", state=licence_state))
+    if refused := _refused_line(ctx, p, "licence"):
+        lines.append("　" + refused)
     if p.returned:
         lines += ["", ctx.t("doc-returned", items=join((ctx.t(f"item-{i}") for i in p.returned), ctx.lang))]
     lines += ["", ctx.t("doc-how")]
@@ -90,6 +112,9 @@ async def on_overview_button(ctx: Ctx, action: str, arg: str) -> None:
         return
     if action == "pdf":
         await send_agreement_pdf(ctx)
+        return
+    if action == "back":  # "返回资料列表" under the downloaded agreement
+        await show_overview(ctx)
         return
     if action == "up" and arg in KINDS:
         if await _guard(ctx, arg):
@@ -120,22 +145,31 @@ async def on_overview_button(ctx: Ctx, action: str, arg: str) -> None:
 
 async def send_agreement_pdf(ctx: Ctx) -> None:
     """The lab's own agreement, pre-filled, to print, sign and stamp."""
+    from storage.pdf import AgreementData, render_agreement  # reportlab (~15 MB) is loaded once a PDF is made
+
     lab, p = await journey.lab_and_progress(ctx)
     c = ctx.campaign
     names = [c.specialty_by_code[s].name for s in p.enrollment.specialties or [] if s in c.specialty_by_code]
+    info, invoice = p.enrollment.lab_info or {}, p.enrollment.invoice or {}
     data = AgreementData(
         centre=c.centre,
         title=c.fees.agreement_title,
         year=c.year,
         lab_code=lab.code,
-        lab_name=lab.name,
+        lab_name=str(info.get("name") or lab.name),
         institution=c.type_by_code[lab.institution_type].name if lab.institution_type in c.type_by_code else "",
         specialties=names,
-        body=c.fees.agreement_body,
+        body=[text.replace("{licence}", c.licence_name(lab.institution_type, "zh")) for text in c.fees.agreement_body],
         generated_on=ctx.now.astimezone(c.tz).date(),
         document_id=f"{c.id}-{lab.code}",
         # The agreement is the centre's Chinese legal text whoever downloads it; the receipt follows the reader.
         labels=journey.pdf_labels(ctx, "zh"),
+        # 乙方 is the institution whose seal goes on it: the invoice title is its name as its finance office
+        # gives it (step 2); the department, its head and address as confirmed in step 2.
+        organisation=str(invoice.get("title") or ""),
+        credit_code=str(invoice.get("taxpayer_id") or lab.credit_code or ""),
+        address=str(info.get("address") or lab.address or ""),
+        head=str(info.get("head") or ""),
     )
     pdf = await asyncio.to_thread(render_agreement, data)
     key = ctx.services.store.put(pdf)
@@ -159,13 +193,24 @@ async def show_upload(ctx: Ctx) -> None:
     kind = ctx.state.step or "agreement"
     if await _guard(ctx, kind):
         return
-    _, p = await journey.lab_and_progress(ctx)
+    lab, p = await journey.lab_and_progress(ctx)
+    # Only files received since the centre's decision count: refused ones are neither counted nor "done".
     docs = p.agreement if kind == "agreement" else p.licence
     rows = [[ctx.btn(ctx.t("doc-back"), "back")]]
     if docs:
         rows.insert(0, [ctx.btn(ctx.t("doc-done", kind=ctx.t(f"item-{kind}")), "done")])
         rows.insert(1, [ctx.btn(ctx.t("doc-clear"), "clear")])
-    ctx.show(ctx.t(f"doc-ask-{kind}") + ("\n" + _doc_line(ctx, docs) if docs else ""), rows)
+    # A channel may word the request its own way ("doc-ask-agreement--wechat": an official account takes
+    # photos only, one per page).
+    ask = f"doc-ask-{kind}"
+    if ctx.services.catalog.has(f"{ask}--{ctx.event.platform}", ctx.lang):
+        ask = f"{ask}--{ctx.event.platform}"
+    lines = [ctx.t(ask, licence=ctx.campaign.licence_name(lab.institution_type, ctx.lang))]
+    if refused := _refused_line(ctx, p, kind):
+        lines.append(refused)
+    if docs:
+        lines.append(_doc_line(ctx, docs))
+    ctx.show("\n".join(lines), rows)
 
 
 async def on_upload_button(ctx: Ctx, action: str, arg: str) -> None:
@@ -221,30 +266,56 @@ async def _accept_files(ctx: Ctx, kind: str, files: list[tuple[FileRef, bytes]])
     enr = await journey.current_enrollment(ctx)
     lab = await ctx.session.get(Lab, enr.lab_id)
     assert lab is not None
-    results = await asyncio.gather(*(asyncio.to_thread(precheck, data, purpose=kind) for _, data in files))  # type: ignore[arg-type]
+    done: dict[str, Precheck] = ctx.prepared.get("prechecks", {})
+    results = []
+    for _, data in files:
+        # Normally checked before the transaction (prepare_upload); only a race (the step changed
+        # meanwhile) leaves one to check here, still one at a time in the heavy-work pool.
+        check = done.get(_check_key(kind, data))
+        results.append(check if check is not None else await run_heavy(precheck, data, purpose=kind))  # type: ignore[arg-type]
     lines: list[str] = []
     stored: list[int] = []
     _, p = await journey.lab_and_progress(ctx)
     existing = {d.sha256 for d in (p.agreement if kind == "agreement" else p.licence)}
+    refused = {d.sha256 for d in _refused(p, kind)} if kind in p.returned else set()
     for n, ((ref, data), check) in enumerate(zip(files, results, strict=True), start=1):
         prefix = ctx.t("doc-file-n", n=n) if len(files) > 1 else ""
         if not check.accepted:
             lines.append(prefix + "❌ " + ctx.t(check.issues[0], **check.args))
             continue
+        if check.sha256 in refused:
+            lines.append(prefix + "❌ " + ctx.t("doc-refused-again"))
+            continue
         if check.sha256 in existing:
             lines.append(prefix + ctx.t("doc-duplicate"))
             continue
+        reading = await read_upload(ctx, kind, data, lab, enr)
+        if reading is not None and reading.refusal is not None:
+            # Another year's or another lab's agreement: never this registration's.
+            refusal = reading.refusal
+            lines.append(prefix + "❌ " + finding_text(ctx, refusal))
+            after = {"kind": kind, "reading": refusal.code}
+            ctx.audit("document_refused", "enrollment", enr.id, lab_id=lab.id, after=after)
+            continue
         await _retire_replaced(ctx, enr, kind)
         doc = await _store(ctx, lab, enr, kind, ref, data, check)
+        if reading is not None:
+            doc.reading = reading.as_dict()
         stored.append(doc.id)
         existing.add(check.sha256)
         advice = [ctx.t(i, **check.args) for i in check.advice]
-        verdict = ctx.t("pre-looks-fine") if check.looks_fine else ctx.t("doc-advice", advice=" ".join(advice))
-        lines.append(prefix + ("✅ " if check.looks_fine else "⚠️ ") + verdict)
+        # What was read, as advice the lab may override (recorded for the reviewer either way).
+        read = [f for f in (reading.warnings if reading else ()) if not _said(f, check)]
+        advice += [finding_text(ctx, f) for f in read]
+        fine = check.looks_fine and not read
+        verdict = ctx.t("pre-looks-fine") if fine else ctx.t("doc-advice", advice=" ".join(advice))
+        lines.append(prefix + ("✅ " if fine else "⚠️ ") + verdict)
     if stored:
         ctx.signal("documents_uploaded", enrollment_id=enr.id, document_ids=stored)
     _, p = await journey.lab_and_progress(ctx)
     docs = p.agreement if kind == "agreement" else p.licence
+    if not docs and (still := _refused_line(ctx, p, kind)):
+        lines.append(still)
     lines.append(_doc_line(ctx, docs))
     rows: list[list[Button]] = []
     if docs:
@@ -252,6 +323,43 @@ async def _accept_files(ctx: Ctx, kind: str, files: list[tuple[FileRef, bytes]])
         rows.append([ctx.btn(ctx.t("doc-more"), "more"), ctx.btn(ctx.t("doc-clear"), "clear")])
     rows.append([ctx.btn(ctx.t("doc-back"), "back")])
     ctx.say("\n".join(lines), rows)
+
+
+def _said(finding: Finding, check: Precheck) -> bool:
+    """A finding the pre-check has already put to the lab in its own words."""
+    return finding.code == "read-seal-not-in-box" and "pre-no-seal" in check.advice
+
+
+def _check_key(kind: str, data: bytes) -> str:
+    return f"{kind}:{hashlib.sha256(data).hexdigest()}"
+
+
+def _prepared_copies(ctx: Ctx, kind: str, data: bytes) -> list[str] | None:
+    copies: dict[str, list[str]] = ctx.prepared.get("review_copies", {})
+    return copies.get(_check_key(kind, data))
+
+
+async def prepare_upload(p: Prepare) -> dict[str, Any]:
+    """Before the transaction, one file at a time in the heavy-work pool: pre-check each file and draw the
+    copy reviewers will be shown (storage.review_copy), kept in the store under its own key."""
+    if p.step not in KINDS:
+        return {}
+    checks: dict[str, Precheck] = {}
+    copies: dict[str, list[str]] = {}
+    for _, data in p.files:
+        key = _check_key(p.step, data)
+        if key in checks:
+            continue
+        checks[key] = check = await run_heavy(precheck, data, purpose=p.step)  # type: ignore[arg-type]
+        if not check.accepted:
+            continue
+        try:
+            drawn = await run_heavy(review_copies, data)
+        except RenderFailed:
+            copies[key] = []  # reviewers are told; the sender's file is never forwarded instead
+            continue
+        copies[key] = [await asyncio.to_thread(p.services.store.put, image) for image in drawn]
+    return {"prechecks": checks, "review_copies": copies}
 
 
 async def _store(
@@ -277,6 +385,8 @@ async def _store(
             "pages": check.pages,
             "blur": check.blur_score,
             "seal": check.seal_score,
+            # What reviewers are shown (drawn before the transaction); absent: drawn when they are sent.
+            **({"review_copies": copies} if (copies := _prepared_copies(ctx, kind, data)) is not None else {}),
         },
         platform_file_id=ref.file_id if not ref.file_id.startswith("/") else None,
         uploaded_by=ctx.actor.ref,
@@ -303,17 +413,17 @@ async def _supersede(ctx: Ctx, enr: Enrollment, kind: str) -> list[int]:
 
 
 async def _retire_replaced(ctx: Ctx, enr: Enrollment, kind: str) -> None:
-    """A new upload replaces what it supersedes: for a licence, earlier years' licences; after a return,
-    the files of this kind the centre refused (uploaded before its decision)."""
-    stale = []
+    """A new licence replaces earlier years' licences. (Files the centre returned are already out: the
+    decision marked them refused.)"""
     if kind == "licence":
-        stale.append(Document.enrollment_id.is_distinct_from(enr.id))
-    if enr.status == "returned" and kind in (enr.returned_items or []) and enr.decided_at is not None:
-        stale.append(and_(Document.enrollment_id == enr.id, Document.created_at <= enr.decided_at))
-    if stale:
         await ctx.session.execute(
             update(Document)
-            .where(Document.lab_id == enr.lab_id, Document.kind == kind, Document.status == "active", or_(*stale))
+            .where(
+                Document.lab_id == enr.lab_id,
+                Document.kind == kind,
+                Document.status == "active",
+                Document.enrollment_id.is_distinct_from(enr.id),
+            )
             .values(status="superseded")
         )
 
@@ -324,10 +434,11 @@ async def show_valid(ctx: Ctx) -> None:
         return
     lab, _ = await journey.lab_and_progress(ctx)
     rows = []
-    if lab.licence_valid_to and lab.licence_valid_to >= ctx.campaign.samples_from:
+    if ctx.campaign.licence_still_valid(lab.licence_valid_to):
         rows.append([ctx.btn(ctx.t("doc-valid-same", until=day(lab.licence_valid_to, ctx.lang)), "same")])
     rows.append([ctx.btn(ctx.t("doc-back"), "back")])
-    ctx.show(ctx.t("doc-ask-valid", samples=day(ctx.campaign.samples_from, ctx.lang)), rows)
+    c = ctx.campaign
+    ctx.show(ctx.t("doc-ask-valid", basis=c.licence_basis, when=day(c.licence_valid_on, ctx.lang)), rows)
 
 
 async def on_valid_text(ctx: Ctx, text: str) -> None:
@@ -339,7 +450,9 @@ async def on_valid_text(ctx: Ctx, text: str) -> None:
         return
     lab, _ = await journey.lab_and_progress(ctx)
     valid_from = lab.licence_valid_from or date(1900, 1, 1)
-    checked = validators.licence_validity(valid_from, parsed.value, must_cover=ctx.campaign.samples_from)
+    checked = validators.licence_validity(
+        valid_from, parsed.value, must_cover=ctx.campaign.licence_valid_on, basis=ctx.campaign.licence_basis
+    )
     if not checked.ok:
         args = {k: (day(v, ctx.lang) if isinstance(v, date) else v) for k, v in checked.args.items()}
         ctx.say("⚠️ " + ctx.t(checked.error or "", **args), [[ctx.btn(ctx.t("doc-back"), "back")]])
@@ -366,6 +479,10 @@ async def on_valid_button(ctx: Ctx, action: str, arg: str) -> None:
 
 async def _licence_done(ctx: Ctx) -> None:
     enr = await journey.current_enrollment(ctx)
+    _, p = await journey.lab_and_progress(ctx)
+    if "licence" in p.returned and not p.licence:  # returned: done only with a file received since
+        await go(ctx, "licence")
+        return
     journey.fixed(enr, "licence")
     await _after_change(ctx)
 
@@ -380,7 +497,13 @@ async def _after_change(ctx: Ctx) -> None:
     await go(ctx, "overview")
 
 
-_upload = Step(show=show_upload, on_file=on_upload_file, on_album=on_upload_album, on_button=on_upload_button)
+_upload = Step(
+    show=show_upload,
+    on_file=on_upload_file,
+    on_album=on_upload_album,
+    on_button=on_upload_button,
+    prepare=prepare_upload,
+)
 register(
     Flow(
         "documents",

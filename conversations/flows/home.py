@@ -39,6 +39,7 @@ async def show_welcome(ctx: Ctx) -> None:
         year=c.year,
         prev=c.previous_year,
         fees=c.fees.mode_en if ctx.lang == "en" else c.fees.mode,
+        website=c.website,
     )
     who = await _who(ctx)
     ctx.show(f"{text}\n\n{who}\n{deadline_line(ctx)}", menu_buttons(ctx))
@@ -90,4 +91,8 @@ async def show_status(ctx: Ctx) -> None:
     lines.append(deadline_line(ctx))
     if ctx.closed and p.status not in ("submitted", "approved"):
         lines += ["", ctx.t("closed-consequence"), ctx.campaign.contacts.text(ctx.lang)]
-    ctx.show("\n".join(lines), menu_buttons(ctx, with_status=False))
+    rows = menu_buttons(ctx, with_status=False)
+    if p.status in ("submitted", "approved") and not ctx.closed:
+        # Step 1 stays editable until the deadline, also after submission (the notice).
+        rows.insert(1, [ctx.gbtn(ctx.t("ck-edit-after"), "go", "checklist")])
+    ctx.show("\n".join(lines), rows)

@@ -40,6 +40,7 @@ PDF_PLACEHOLDERS = (
     "when",
     "revision",
     "receipt_no",
+    "pages",
 )
 
 

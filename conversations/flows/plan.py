@@ -68,7 +68,8 @@ async def _prefill(ctx: Ctx, enr: Enrollment, section: str) -> dict[str, Any]:
     if section == "invoice":
         return {"taxpayer_id": lab.credit_code or ""}
     return {
-        "recipient": (contact.name if contact and contact.name else ""),
+        # Checked again: a name stored before display names were checked may be "=HYPERLINK(...)".
+        "recipient": (validators.display_name(contact.name) or "") if contact else "",
         "phone": (contact.mobile if contact and contact.mobile else ""),
         "address": lab.address or "",
     }
@@ -237,6 +238,13 @@ async def on_specialties_button(ctx: Ctx, action: str, arg: str) -> None:
     if action not in ("s", "drop") or code not in ctx.campaign.specialty_by_code or value not in ("0", "1"):
         ctx.toast(ctx.t("button-unknown"))
         return
+    ctx.state.data.pop("decline", None)
+    if action == "drop" and code in mandatory:
+        # Declining a mandatory specialty needs the lab's reason, for the centre: asked for, typed next.
+        ctx.state.data["decline"] = code
+        name = ctx.campaign.specialty_by_code[code].label(ctx.lang)
+        ctx.show(ctx.t("plan-decline-ask", name=name), [[ctx.btn(ctx.t("plan-keep-mandatory"), "s", f"{code}|1")]])
+        return
     if action == "s" and value == "0" and code in mandatory:
         name = ctx.campaign.specialty_by_code[code].label(ctx.lang)
         ctx.show(
@@ -247,11 +255,47 @@ async def on_specialties_button(ctx: Ctx, action: str, arg: str) -> None:
             ],
         )
         return
+    _choose(ctx, enr, mandatory, code, value == "1")
+    await show_specialties(ctx)
+
+
+async def on_specialties_text(ctx: Ctx, text: str) -> None:
+    """The reason for declining a mandatory specialty (the only thing typed on this screen)."""
+    if await _guard(ctx):
+        return
+    enr, mandatory = await _enrollment_and_mandatory(ctx)
+    code = ctx.state.data.get("decline")
+    if code not in mandatory:
+        ctx.state.data.pop("decline", None)
+        ctx.note(ctx.t("plan-specialties-use-buttons"))
+        await show_specialties(ctx)
+        return
+    checked = validators.text_field(text, max_len=200, min_len=2)
+    if not checked.ok or checked.value is None:
+        name = ctx.campaign.specialty_by_code[code].label(ctx.lang)
+        why = ctx.t(checked.error or "val-empty", **checked.args)
+        ctx.say(
+            "⚠️ " + ctx.t("plan-decline-no-reason", name=name) + " " + why,
+            [[ctx.btn(ctx.t("plan-keep-mandatory"), "s", f"{code}|1")]],
+        )
+        return
+    ctx.state.data.pop("decline", None)
+    enr.mandatory_declined_reasons = {**(enr.mandatory_declined_reasons or {}), code: checked.value}
+    _choose(ctx, enr, mandatory, code, False)
+    after = {"specialty": code, "reason": checked.value}
+    ctx.audit("mandatory_declined", "enrollment", enr.id, lab_id=enr.lab_id, after=after)
+    await show_specialties(ctx)
+
+
+def _choose(ctx: Ctx, enr: Enrollment, mandatory: Mapping[str, str], code: str, on: bool) -> None:
     chosen = set(enr.specialties or [])
     declined = set(enr.mandatory_declined or [])
-    if value == "1":
+    if on:
         chosen.add(code)
         declined.discard(code)
+        reasons = enr.mandatory_declined_reasons or {}
+        if code in reasons:
+            enr.mandatory_declined_reasons = {k: v for k, v in reasons.items() if k != code}
     else:
         chosen.discard(code)
         if code in mandatory:
@@ -270,7 +314,6 @@ async def on_specialties_button(ctx: Ctx, action: str, arg: str) -> None:
         enr.specialties = new
         enr.plan_confirmed_at = None
     enr.mandatory_declined = sorted(declined, key=order.index)
-    await show_specialties(ctx)
 
 
 # -- confirmation -----------------------------------------------------------------------------------------
@@ -290,6 +333,11 @@ def plan_summary(ctx: Ctx, enr: Enrollment) -> list[str]:
     if enr.mandatory_declined:
         declined = [ctx.campaign.specialty_by_code[c].label(ctx.lang) for c in enr.mandatory_declined]
         lines.append(ctx.t("plan-declined-note", names=join(declined, ctx.lang)))
+        reasons = enr.mandatory_declined_reasons or {}
+        for c in enr.mandatory_declined:
+            if reasons.get(c):
+                name = ctx.campaign.specialty_by_code[c].label(ctx.lang)
+                lines.append(ctx.t("plan-declined-reason", name=name, reason=reasons[c]))
     return lines
 
 
@@ -355,7 +403,7 @@ register(
             "lab_info": _section,
             "invoice": _section,
             "mailing": _section,
-            "specialties": Step(show=show_specialties, on_button=on_specialties_button),
+            "specialties": Step(show=show_specialties, on_text=on_specialties_text, on_button=on_specialties_button),
             "confirm": Step(show=show_confirm, on_button=on_confirm_button),
         },
     )

@@ -4,6 +4,7 @@ the state "awaiting review". After a return only what the centre named is sent a
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from conversations.context import Ctx
 from conversations.events import FileOut, SendDocument
@@ -14,7 +15,9 @@ from conversations.flows.plan import FIELDS, plan_summary
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress
 from storage.models import Lab
-from storage.pdf import ReceiptData, render_receipt
+
+if TYPE_CHECKING:
+    from storage.pdf import ReceiptData
 
 
 def summary_lines(ctx: Ctx, lab: Lab, p: Progress) -> list[str]:
@@ -72,6 +75,8 @@ async def on_button(ctx: Ctx, action: str, arg: str) -> None:
     )
     ctx.signal("enrollment_submitted", enrollment_id=enr.id, revision=enr.revision)
     receipt_no = f"{ctx.campaign.year}-{lab.code}-R{enr.revision}"
+    from storage.pdf import render_receipt  # reportlab (~15 MB) is loaded once a PDF is made
+
     pdf = await asyncio.to_thread(render_receipt, _receipt(ctx, lab, p, receipt_no))
     key = ctx.services.store.put(pdf)
     ctx.end()
@@ -88,9 +93,15 @@ async def on_button(ctx: Ctx, action: str, arg: str) -> None:
 
 
 def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
+    from storage.pdf import ReceiptData
+
     c = ctx.campaign
     enr = p.enrollment
-    tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
+    tests = [c.test_index[k] for k in enr.last_year_tests or [] if k in c.test_index]
+    # Tests by name, one row per specialty (a row never splits across pages: one long cell would).
+    by_specialty: dict[str, list[str]] = {}
+    for spec, test in tests:
+        by_specialty.setdefault(spec.label(ctx.lang), []).append(test.label(ctx.lang))
     specialties = [c.specialty_by_code[s].label(ctx.lang) for s in enr.specialties or [] if s in c.specialty_by_code]
     info, invoice, mailing = enr.lab_info or {}, enr.invoice or {}, enr.mailing or {}
 
@@ -123,7 +134,8 @@ def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
             ),
             (
                 ctx.t("pdf-receipt-tests", year=c.previous_year, count=len(tests)),
-                [(ctx.t("pdf-receipt-test-list"), join(tests, ctx.lang))],
+                [(name, join(names, ctx.lang)) for name, names in by_specialty.items()]
+                or [(ctx.t("pdf-receipt-test-list"), "")],
             ),
             (
                 ctx.t("pdf-receipt-documents"),

@@ -30,7 +30,7 @@ def _run(connection: Connection) -> None:
 
 async def _run_with_own_engine() -> None:
     url = os.environ.get("EQA_DATABASE_URL", "sqlite+aiosqlite:///var/eqa.sqlite3")
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)  # parameters hold personal data
     async with engine.begin() as conn:
         await conn.run_sync(_run)
     await engine.dispose()

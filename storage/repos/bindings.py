@@ -42,6 +42,12 @@ def _verify(code: str, stored: str) -> bool:
     return hmac.compare_digest(expected, stored)
 
 
+# Hashed against when there is nothing to check a code against (unknown lab, no live code): the reply then
+# takes as long as for a lab that exists, so timing does not tell which lab codes are real.
+# (A made-up digest: verifying against it costs the full hash and never matches.)
+_DUMMY = f"pbkdf2_sha256${_ITERATIONS}${'00' * 16}${'00' * 32}"
+
+
 def new_code() -> tuple[str, str]:
     """A fresh code and its salted hash. Slow on purpose (it resists guessing from a stolen database):
     callers issuing many at once run it in worker threads (hashlib releases the GIL)."""
@@ -73,16 +79,26 @@ async def redeem(
     """Use a code for the lab: the lab and the code on success, None otherwise (unknown lab, wrong,
     used or expired code: the caller must not tell which)."""
     code = normalise_code(code)
-    lab = await session.scalar(select(Lab).where(Lab.code == lab_code.strip().upper()))
-    if lab is None or len(code) != LENGTH:
+    if len(code) != LENGTH:  # decided before the lab is looked up: no clue about the lab either way
         return None
-    candidates = await session.scalars(
-        select(BindingCode)
-        .where(BindingCode.lab_id == lab.id, BindingCode.used_at.is_(None), BindingCode.expires_at > now)
-        .with_for_update()
+    lab = await session.scalar(select(Lab).where(Lab.code == lab_code.strip().upper()))
+    candidates = (
+        list(
+            await session.scalars(
+                select(BindingCode)
+                .where(BindingCode.lab_id == lab.id, BindingCode.used_at.is_(None), BindingCode.expires_at > now)
+                .with_for_update()
+            )
+        )
+        if lab is not None
+        else []
     )
+    if not candidates:
+        _verify(code, _DUMMY)  # the same slow hash as a real attempt
+        return None
     for row in candidates:
         if _verify(code, row.code_hash):
+            assert lab is not None
             row.used_at = now
             row.used_by = used_by
             return lab, row

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Document, Enrollment
@@ -40,4 +42,30 @@ async def active_documents(session: AsyncSession, lab_id: int, kind: str | None 
     query = select(Document).where(Document.lab_id == lab_id, Document.status == "active")
     if kind is not None:
         query = query.where(Document.kind == kind)
+    return list(await session.scalars(query.order_by(Document.id)))
+
+
+async def refuse_documents(session: AsyncSession, enr: Enrollment, kinds: Sequence[str]) -> list[int]:
+    """The centre returned these kinds: this year's files of them are refused. They leave the submission
+    (no longer active, never counted again) but stay on record, shown to the lab as refused."""
+    if not kinds:
+        return []
+    result = await session.execute(
+        update(Document)
+        .where(
+            Document.lab_id == enr.lab_id,
+            Document.enrollment_id == enr.id,
+            Document.kind.in_(list(kinds)),
+            Document.status == "active",
+        )
+        .values(status="refused")
+        .returning(Document.id)
+    )
+    return list(result.scalars())
+
+
+async def refused_documents(session: AsyncSession, enr: Enrollment) -> list[Document]:
+    query = select(Document).where(
+        Document.lab_id == enr.lab_id, Document.enrollment_id == enr.id, Document.status == "refused"
+    )
     return list(await session.scalars(query.order_by(Document.id)))

@@ -11,6 +11,15 @@ the lease expires, and nothing was sent. `sending` is committed *before* the req
 that was (perhaps) on the wire when its worker died is never sent again: it becomes `unconfirmed` (almost
 always delivered; reported apart). That is how a crash neither loses nor doubles a message.
 
+This module is the outbox's only writer: every row is made (`add_rows`, `queue_replies`, `record_screen`),
+claimed, marked, settled, given back, redacted and purged here, and nowhere else (tests/test_outbox_owner.py
+checks it). Senders decide nothing about statuses: they hand `record` an `Outcome` (bot.delivery.policy).
+
+Nothing secret stays: once a row is settled, a payload that carried a file (workbooks, documents) or was
+marked `secret` (a binding code) keeps only what the audit needs — who (the row's chat and contact), when
+(`sent_at`), what kind (the action's type and file names). Settled rows older than the keeping period are
+deleted by `purge`.
+
 Claims are race-free on both backends: PostgreSQL locks the candidate rows with `FOR UPDATE SKIP LOCKED`
 (concurrent workers take disjoint batches without waiting on each other); SQLite has one writer at a time
 and the claim is a single guarded `UPDATE … WHERE status = 'pending' …`.
@@ -23,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +56,7 @@ class NewRow:
     platform: str
     chat_id: str
     payload: dict[str, Any]
-    dedupe_key: str
+    dedupe_key: str | None = None
     contact_id: int | None = None
 
 
@@ -153,6 +162,101 @@ async def finish_if_done(session: AsyncSession, broadcast_id: int, now: datetime
     return bool(result.rowcount)
 
 
+async def queue_replies(
+    session: AsyncSession,
+    rows: Sequence[NewRow],
+    *,
+    now: datetime,
+    claimant: str | None = None,
+    claim_platform: str | None = None,
+) -> list[int]:
+    """Queue the replies of one event, in order, inside its transaction; returns their ids. Rows for
+    `claim_platform` are written already claimed by `claimant` (the transport about to deliver them
+    itself), so no outbox worker can send them too."""
+    made = []
+    for r in rows:
+        mine = claimant is not None and r.platform == claim_platform
+        row = OutboxMessage(
+            platform=r.platform,
+            chat_id=r.chat_id,
+            contact_id=r.contact_id,
+            dedupe_key=r.dedupe_key,
+            payload=r.payload,
+            status="claimed" if mine else "pending",
+            claimed_by=claimant if mine else None,
+            claimed_at=now if mine else None,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        made.append(row)
+    if made:
+        await session.flush()
+    return [row.id for row in made]
+
+
+async def record_screen(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    platform: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    message_ids: Sequence[int | str],
+    now: datetime,
+) -> None:
+    """Remember a message already on the person's screen (shown by the event's own edit) as a sent row,
+    so a worker can find and edit it later (a broadcast's progress screen)."""
+    session.add(
+        OutboxMessage(
+            dedupe_key=dedupe_key,
+            platform=platform,
+            chat_id=chat_id,
+            payload=payload,
+            status="sent",
+            sent_at=now,
+            next_attempt_at=now,
+            created_at=now,
+            result={"message_ids": list(message_ids)},
+        )
+    )
+
+
+async def pending_replies(session: AsyncSession, platform: str, limit: int = 100) -> list[OutboxMessage]:
+    """Replies left unsent (a crash between commit and delivery, or given back), oldest first."""
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == "pending",
+            OutboxMessage.broadcast_id.is_(None),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def mark_delivered(
+    session: AsyncSession, row_ids: Sequence[int], results: Sequence[dict[str, Any] | None], now: datetime
+) -> None:
+    """Rows a channel without a network in between (the console, test doubles) has shown already; their
+    secrets are redacted like any delivered row's."""
+    found = await session.execute(select(OutboxMessage.id, OutboxMessage.payload).where(OutboxMessage.id.in_(row_ids)))
+    payloads: dict[int, dict[str, Any]] = {row_id: payload for row_id, payload in found.all()}
+    for i, row_id in enumerate(row_ids):
+        result = results[i] if i < len(results) else None
+        values: dict[str, Any] = {"status": "sent", "sent_at": now, "result": result}
+        if (kept := redacted(payloads.get(row_id) or {})) is not None:
+            values["payload"] = kept
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(attempts=OutboxMessage.attempts + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def row_by_key(session: AsyncSession, dedupe_key: str) -> OutboxMessage | None:
     return await session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
 
@@ -240,6 +344,22 @@ async def mark_sending(session: AsyncSession, worker: str, row_id: int, now: dat
     return bool(result.rowcount)
 
 
+async def mark_sending_many(session: AsyncSession, worker: str, row_ids: Iterable[int], now: datetime) -> set[int]:
+    """`mark_sending` for several rows at once (a group commit); returns the ids that are this worker's to
+    send."""
+    ids = list(row_ids)
+    if not ids:
+        return set()
+    result = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "claimed", OutboxMessage.claimed_by == worker)
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(result.all())
+
+
 async def renew(session: AsyncSession, worker: str, now: datetime) -> int:
     """Extend the lease on everything this worker holds (a heartbeat)."""
     result = await session.execute(
@@ -249,6 +369,38 @@ async def renew(session: AsyncSession, worker: str, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+async def release_ids(
+    session: AsyncSession, worker: str, ids: Iterable[int], *, due: datetime, error: str | None = None
+) -> int:
+    """Give back some claimed rows not yet on the wire (a fast path handing them to the outbox worker),
+    due again at `due`."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    values: dict[str, Any] = {"status": "pending", "claimed_by": None, "claimed_at": None, "next_attempt_at": due}
+    if error is not None:
+        values["last_error"] = error[:500]
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "claimed", OutboxMessage.claimed_by == worker)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def release_dead(session: AsyncSession, claimant: str, now: datetime) -> None:
+    """A claimant known dead: its never-sent rows go back to the queue, its on-the-wire rows are settled as
+    unconfirmed (never resent: that could double them)."""
+    await release(session, claimant, now)
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.claimed_by == claimant, OutboxMessage.status == "sending")
+        .values(status="unconfirmed", last_error="process died while sending; not resent to avoid a duplicate")
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def release(session: AsyncSession, worker: str, now: datetime) -> int:
@@ -288,7 +440,9 @@ async def settle_abandoned(session: AsyncSession, now: datetime, lease: timedelt
 # -- outcomes ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one send: sent | retry | failed | blocked."""
+    """What became of one send: sent | retry | failed | blocked | unconfirmed (perhaps delivered), or held
+    (a 429 answered: nothing was delivered, the row stays this worker's to send again once the pause is
+    over)."""
 
     row_id: int
     status: str
@@ -299,19 +453,25 @@ class Outcome:
     contact_id: int | None = None
     platform: str | None = None
     chat_id: str | None = None
+    # What to keep of the payload once this row is settled (`redacted(payload)`); None: keep it all.
+    redact_to: dict[str, Any] | None = None
 
 
 async def record(session: AsyncSession, worker: str, outcomes: Sequence[Outcome]) -> None:
-    """Write send outcomes. Guarded by the worker's claim, so a stale worker changes nothing it lost."""
+    """Write send outcomes. Guarded by the worker's claim, so a stale worker changes nothing it lost.
+    A settled row's secret payload is redacted in the same statement (build outcomes with `outcome`)."""
     for o in outcomes:
         mine = and_(
             OutboxMessage.id == o.row_id,
             OutboxMessage.claimed_by == worker,
-            OutboxMessage.status.in_(("sending", "unconfirmed")),
+            # `claimed`: settled without going on the wire (its chat blocked the bot earlier in the turn).
+            OutboxMessage.status.in_(("claimed", "sending", "unconfirmed")),
         )
         values: dict[str, Any]
         if o.status == "sent":
             values = {"status": "sent", "sent_at": o.at, "result": o.result, "last_error": None}
+            if o.redact_to is not None:
+                values["payload"] = o.redact_to
         elif o.status == "retry":
             assert o.retry_at is not None
             values = {
@@ -321,8 +481,16 @@ async def record(session: AsyncSession, worker: str, outcomes: Sequence[Outcome]
                 "claimed_by": None,
                 "claimed_at": None,
             }
-        elif o.status in ("failed", "blocked"):
+        elif o.status == "waiting":
+            # No way to reach the person now (a channel's reply window has closed, they unfollowed): the row
+            # waits, claimed by nobody, until `wake_waiting` (they wrote again).
+            values = {"status": WAITING, "last_error": o.error, "claimed_by": None, "claimed_at": None}
+        elif o.status == "held":
+            values = {"status": "claimed", "claimed_at": o.at, "last_error": o.error}
+        elif o.status in ("failed", "blocked", "unconfirmed"):
             values = {"status": o.status, "last_error": o.error}
+            if o.redact_to is not None:
+                values["payload"] = o.redact_to
         else:
             raise ValueError(f"unknown outcome {o.status!r}")
         await session.execute(update(OutboxMessage).where(mine).values(**values).execution_options(
@@ -330,6 +498,20 @@ async def record(session: AsyncSession, worker: str, outcomes: Sequence[Outcome]
         ))
         if o.status == "blocked":
             await deactivate_chat(session, o.platform or "", o.chat_id or "", o.contact_id)
+
+
+WAITING = "waiting"
+
+
+async def wake_waiting(session: AsyncSession, platform: str, chat_id: str, now: datetime) -> int:
+    """The person opened the chat again: the rows that waited for them are due now."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.platform == platform, OutboxMessage.chat_id == chat_id, OutboxMessage.status == WAITING)
+        .values(status="pending", next_attempt_at=now, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 async def deactivate_chat(session: AsyncSession, platform: str, chat_id: str, contact_id: int | None) -> int:
@@ -348,3 +530,92 @@ async def deactivate_chat(session: AsyncSession, platform: str, chat_id: str, co
 
 async def broadcasts_sending(session: AsyncSession) -> list[Broadcast]:
     return list(await session.scalars(select(Broadcast).where(Broadcast.status == "sending").order_by(Broadcast.id)))
+
+
+
+# -- what may have been lost: reported, resent only on a person's word ------------------------------------------
+async def unconfirmed(session: AsyncSession, limit: int = 100) -> list[OutboxMessage]:
+    """Rows that were on the wire when their sender died: almost always delivered, perhaps not. Never resent
+    by themselves (that could double them); an operator who hears a person got nothing resends them."""
+    rows = await session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == "unconfirmed").order_by(OutboxMessage.id).limit(limit)
+    )
+    return list(rows)
+
+
+async def resend(session: AsyncSession, row_ids: Iterable[int], now: datetime) -> list[int]:
+    """Queue unconfirmed rows again (their payload must still be there: a redacted row cannot be resent).
+    Returns the ids queued."""
+    ids = list(row_ids)
+    if not ids:
+        return []
+    result = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "unconfirmed")
+        .values(status="pending", next_attempt_at=now, claimed_by=None, claimed_at=None, last_error="resent by hand")
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(result.all())
+
+
+# -- nothing secret stays ----------------------------------------------------------------------------------
+_FILE_TYPES = ("SendDocument", "SendPhoto", "SendAlbum")
+
+
+def sensitive(payload: dict[str, Any]) -> bool:
+    """A payload that must not outlive its delivery: it carries a file (a workbook, a lab's document) or
+    was marked secret (a binding code)."""
+    return payload.get("type") in _FILE_TYPES or bool(payload.get("secret"))
+
+
+def redacted(payload: dict[str, Any]) -> dict[str, Any] | None:
+    """What is kept of a sensitive payload once settled: its kind and file names (the audit's "what");
+    who and when are the row's own columns. None when the payload is not sensitive or already redacted."""
+    if payload.get("redacted") or not sensitive(payload):
+        return None
+    files = [payload.get("file")] + [item.get("file") for item in payload.get("items") or []]
+    names = [f.get("filename") for f in files if isinstance(f, dict) and f.get("filename")]
+    return {"type": payload.get("type"), "redacted": True, "files": names}
+
+
+async def purge(session: AsyncSession, now: datetime, keep: timedelta) -> tuple[int, int]:
+    """Housekeeping: redact settled rows that still hold a secret (rows settled as unconfirmed, or from
+    before redaction existed), and delete settled rows older than `keep` (a broadcast's rows go once the
+    broadcast is finished). Returns (redacted, deleted)."""
+    made_redacted = 0
+    last = 0
+    while True:  # in batches: a backlog must not load every payload at once
+        batch = (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.payload)
+                .where(OutboxMessage.status.in_(DONE), OutboxMessage.id > last)
+                .order_by(OutboxMessage.id)
+                .limit(_INSERT_CHUNK)
+            )
+        ).all()
+        if not batch:
+            break
+        last = batch[-1][0]
+        for row_id, payload in batch:
+            kept = redacted(payload or {})
+            if kept is not None:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(payload=kept)
+                    .execution_options(synchronize_session=False)
+                )
+                made_redacted += 1
+    cutoff = now - keep
+    live_broadcasts = select(Broadcast.id).where(Broadcast.status == "sending")
+    result = await session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.status.in_(DONE),
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < cutoff,
+            or_(OutboxMessage.broadcast_id.is_(None), OutboxMessage.broadcast_id.not_in(live_broadcasts)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return made_redacted, result.rowcount or 0

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Application, Contact, Document, Enrollment, Lab, Review
-from storage.repos.reviews import latest_for_year
 
 NO_ENROLLMENT = "none"  # status shown for a lab that has not started this year's registration
 
@@ -153,23 +154,51 @@ async def lab_with_credit_code(session: AsyncSession, credit_code: str, name: st
 # -- the export ---------------------------------------------------------------------------------------------
 @dataclass
 class ExportRecord:
-    lab: Lab
-    enrollment: Enrollment | None
-    contacts: list[Contact]
-    documents: list[Document]  # active documents: this year's and earlier licences still in force
-    review: Review | None  # the latest decision on this year's registration
+    """One lab's row of the export, as plain rows (Core selects, attribute access by column name): no ORM
+    objects, identity map or change tracking for a few thousand labs."""
+
+    lab: Any  # Row of _LAB
+    enrollment: Any | None  # Row of _ENROLLMENT
+    contacts: list[Any]  # Rows of _CONTACT
+    documents: list[Any]  # Rows of _DOCUMENT, active ones: this year's and earlier licences still in force
+    review: Any | None  # Row of _REVIEW: the latest decision on this year's registration
+
+
+_LAB = (
+    Lab.id, Lab.code, Lab.name, Lab.institution_type, Lab.level, Lab.city, Lab.credit_code, Lab.licence_no,
+    Lab.licence_valid_from, Lab.licence_valid_to, Lab.address, Lab.source,
+)  # fmt: skip
+_ENROLLMENT = (
+    Enrollment.id, Enrollment.lab_id, Enrollment.status, Enrollment.lab_info, Enrollment.invoice,
+    Enrollment.mailing, Enrollment.specialties, Enrollment.mandatory_declined, Enrollment.last_year_tests,
+    Enrollment.revision, Enrollment.submitted_at, Enrollment.decided_at, Enrollment.returned_items,
+    Enrollment.checklist_submitted_at, Enrollment.plan_confirmed_at,
+)  # fmt: skip
+_CONTACT = (Contact.lab_id, Contact.platform, Contact.user_id, Contact.name, Contact.mobile, Contact.is_backup,
+            Contact.active)  # fmt: skip
+_DOCUMENT = (Document.lab_id, Document.enrollment_id, Document.kind, Document.precheck)
+_REVIEW = (Review.subject_id, Review.decision, Review.reasons, Review.note, Review.reviewer)
 
 
 async def export_records(session: AsyncSession, year: int) -> list[ExportRecord]:
-    labs = list(await session.scalars(select(Lab).order_by(Lab.code)))
-    enrolments = {e.lab_id: e for e in await session.scalars(select(Enrollment).where(Enrollment.year == year))}
-    contacts: dict[int, list[Contact]] = defaultdict(list)
-    for c in await session.scalars(select(Contact).order_by(Contact.lab_id, Contact.is_backup, Contact.id)):
+    """Every lab with its registration of the year, in five statements. Read it in a read-only session
+    (``Database.reading``): a transaction would hold SQLite's write lock for the whole export."""
+    labs = (await session.execute(select(*_LAB).order_by(Lab.code))).all()
+    enrolments = {e.lab_id: e for e in await session.execute(select(*_ENROLLMENT).where(Enrollment.year == year))}
+    contacts: dict[int, list[Any]] = defaultdict(list)
+    for c in await session.execute(select(*_CONTACT).order_by(Contact.lab_id, Contact.is_backup, Contact.id)):
         contacts[c.lab_id].append(c)
-    documents: dict[int, list[Document]] = defaultdict(list)
-    for d in await session.scalars(select(Document).where(Document.status == "active").order_by(Document.id)):
+    documents: dict[int, list[Any]] = defaultdict(list)
+    for d in await session.execute(select(*_DOCUMENT).where(Document.status == "active").order_by(Document.id)):
         documents[d.lab_id].append(d)
-    latest = await latest_for_year(session, year)
+    latest: dict[int, Any] = {}
+    for r in await session.execute(
+        select(*_REVIEW)
+        .join(Enrollment, Enrollment.id == Review.subject_id)
+        .where(Review.subject == "enrollment", Enrollment.year == year)
+        .order_by(Review.subject_id, Review.revision, Review.id)
+    ):
+        latest[r.subject_id] = r  # later revisions overwrite earlier ones
     return [
         ExportRecord(
             lab=lab,
@@ -182,10 +211,18 @@ async def export_records(session: AsyncSession, year: int) -> list[ExportRecord]
     ]
 
 
-def precheck_advice(documents: list[Document]) -> list[str]:
+def precheck_advice(documents: Sequence[Any]) -> list[str]:
     """The distinct pre-check advice ids over some documents, in a stable order."""
     seen: dict[str, None] = {}
     for d in documents:
         for advice in (d.precheck or {}).get("advice") or []:
             seen[str(advice)] = None
     return list(seen)
+
+
+async def waiting_pushes(session: AsyncSession) -> int:
+    """Outbox rows waiting for their person to open the chat again (a channel with reply windows, such as a
+    WeChat official account, cannot reach them before)."""
+    from storage.models import OutboxMessage
+
+    return int(await session.scalar(select(func.count()).where(OutboxMessage.status == "waiting")) or 0)

@@ -17,3 +17,12 @@ def test_throughput_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert status == 0, out
     assert "eqa-bot" in out and "echo" in out and "updates/s" in out
+
+
+def test_pdf_bench_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import pdf
+
+    assert "pdf" in available()
+    assert pdf.main(["--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline: plain reportlab page" in out and "agreement, 16 specialties" in out and "target" in out

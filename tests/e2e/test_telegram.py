@@ -47,12 +47,12 @@ async def test_start_shows_the_welcome_with_buttons(bot: RunningBot, tg: FakeTel
     assert reply.kind == "new"
     assert "室间质" in reply.text
     assert reply.buttons, "the welcome ends with what to do next"
-    # The person's name and language came through.
+    # The person's name (through the typed-name check: no space inside a Chinese name) and language came through.
     from storage.models import UserProfile
 
     async with bot.app.db.reading() as s:
         person = await s.scalar(select(UserProfile).where(UserProfile.user_id == "1001"))
-    assert person is not None and person.display_name == "王 检验"
+    assert person is not None and person.display_name == "王检验"
 
 
 async def test_start_with_a_deep_link_payload(bot: RunningBot, tg: FakeTelegram) -> None:

@@ -2,8 +2,11 @@
 
 # -- deadline reminders (to lab contacts) --
 bc-reminder-title = [Reminder] { $title }
-bc-reminder-left = { $lab } ({ $code }): { $days } days left until registration closes ({ $deadline }, 24:00).
-bc-reminder-today = { $lab } ({ $code }): today is the last day; registration closes at 24:00 on { $deadline }.
+bc-reminder-left = { $lab } ({ $code }): please complete registration before { $deadline } — { $days ->
+        [one] 1 day left.
+       *[other] { $days } days left.
+    }
+bc-reminder-today = { $lab } ({ $code }): today ({ $deadline }) is the last day to register; please complete it today.
 bc-reminder-missing = Still missing: { $items }
 bc-reminder-returned = The centre returned your registration; please send again: { $items }
 bc-reminder-submit = Everything is in place; one step is left: submit it for the centre's review.

@@ -26,12 +26,12 @@ val-mobile-length = A mobile number has 11 digits; you typed { $length }. Please
 val-mobile-prefix = A mobile number starts with 13–19 and has 11 digits. Please check and type it again.
 val-mobile-invalid = { $number } is not in any mobile number range. Please check for a mistyped digit.
 val-mobile-landline = That is a landline; we need a mobile number here (for text messages). Please type an 11-digit mobile number.
-val-landline-format = We could not read that phone number. Please write “area code-number”, e.g. 0371-67966305, with an extension like 0371-66968015转8001.
-val-landline-area = Please add the area code, e.g. 0371-67966305.
-val-landline-mobile = That is a mobile number; we need a landline here. Please write “area code-number”, e.g. 0371-67966305, or go back and give a mobile instead.
+val-landline-format = We could not read that phone number. Please write “area code-number”, e.g. 0371-12345678, with an extension like 0371-12345678转8001.
+val-landline-area = Please add the area code, e.g. 0371-12345678.
+val-landline-mobile = That is a mobile number; we need a landline here. Please write “area code-number”, e.g. 0371-12345678, or go back and give a mobile instead.
 val-landline-invalid = Area code { $area } followed by a { $digits }-digit number does not exist. Please check the area code and the number of digits (8 in Zhengzhou, 7 in most other cities).
 val-phone-outside-henan = Saved. Area code { $area } is outside Henan; if that is a mistake, type the number again.
-val-phone-format = We could not read that number. Please type an 11-digit mobile number or a landline as “area code-number”, e.g. 0371-67966305.
+val-phone-format = We could not read that number. Please type an 11-digit mobile number or a landline as “area code-number”, e.g. 0371-12345678.
 
 ## Postcode
 
@@ -45,8 +45,14 @@ val-date-year = The year { $year } is not right. Please write a 4-digit year, e.
 val-date-month = The month must be 1–12; you typed { $month }. Please type the date again.
 val-date-day = Month { $month } of { $year } has only { $max } days, so day { $day } does not exist. Please type the date again.
 val-licence-order = The end of validity ({ $valid_to }) must be after its start ({ $valid_from }). Please copy both dates from the practice licence again.
-val-licence-expires = The practice licence expires on { $valid_to }, before samples are sent on { $must_cover }. Please renew the licence first, then upload the new one.
-val-licence-not-yet-valid = Saved. The licence starts on { $valid_from }, after samples are sent on { $must_cover }; please check the year.
+val-licence-expires = The practice licence expires on { $valid_to }, before { $basis ->
+        [samples] samples are sent
+       *[deadline] the registration deadline
+    } on { $must_cover }. Please renew the licence first, then upload the new one.
+val-licence-not-yet-valid = Saved. The licence starts on { $valid_from }, after { $basis ->
+        [samples] samples are sent
+       *[deadline] the registration deadline
+    } on { $must_cover }; please check the year.
 
 ## Free text
 
@@ -81,3 +87,6 @@ pre-blurry = The picture looks blurred; the text may be hard to read. Hold the p
 pre-no-seal = We could not see a red official seal. If the agreement is stamped, ignore this; otherwise stamp it and take the photo again.
 pre-blank-agreement = This is the blank agreement downloaded from this bot. Please print it, have the department head sign it, stamp it with the official seal, then send a photo or scan.
 pre-rotated = The picture was turned upright using its orientation tag.
+pre-pdf-unreadable = This PDF could not be read ({ $reason }). Nothing was saved. Please export or scan it again, or send a photo.
+pre-huge-image = The image has too many pixels to be checked. Please send a photo taken with your phone, or scan again at a lower resolution (e.g. 300 dpi).
+pre-pdf-active = The PDF contains executable content (JavaScript or a launch action)

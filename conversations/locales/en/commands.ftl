@@ -17,6 +17,7 @@ cmd-note = Add words to a return
 cmd-export = Export all registrations (Excel)
 cmd-import = Import the roster of labs
 cmd-codes = Issue binding codes
+cmd-unbind = Remove a person's access to a lab
 cmd-reviewers = The reviewers
 cmd-grant = Add a reviewer
 cmd-revoke = Remove a reviewer

@@ -6,13 +6,18 @@ welcome =
     ② check the lab, invoicing and mailing details and choose this year's specialties
     ③ upload the fee-deferral agreement, signed by the department head and stamped with the official seal, and the practice licence
     Fees: “{ $fees }” — nothing to pay now.
+    What you submit here is received by the { $centre } for review; registering on the BiQAS website ({ $website }), as the notice describes, remains possible.
     Have ready: the unified social credit code (taxpayer ID), the invoice title, the recipient and address, and the practice licence.
     中文：/lang zh
 who-contact = Linked laboratory: { $lab } ({ $code }).
 who-staff = You are a reviewer at the centre: see the queue and the statistics.
 who-guest = You have not linked a laboratory yet. Registered labs link with the code the centre sent; new labs tap “Register a new lab”.
-deadline-left = Deadline: { $deadline }, 24:00 — { $days } days left.
-deadline-closed = Registration closed on { $deadline } at 24:00; nothing can be changed or submitted now.
+deadline-left = Deadline: before { $deadline } — { $days ->
+        [0] today is the last day.
+        [one] 1 day left.
+       *[other] { $days } days left.
+    }
+deadline-closed = Registration has closed (it had to be completed before { $deadline }); nothing can be changed or submitted now.
 closed-consequence = As the notice says, labs that miss the deadline or are not approved receive no EQA samples this year. In special cases, contact the centre:
 
 help-contact =
@@ -30,7 +35,7 @@ help-reviewer =
 help-admin =
     Admins:
     /grant user-id add a reviewer   /revoke user-id remove one   /reviewers the list
-    /import the lab roster (send an Excel file)   /codes lab-code issue binding codes
+    /import the lab roster (send an Excel file)   /codes lab-code issue binding codes   /unbind lab-code remove a person
     /broadcast send a notice   /audit lab-code the change log   /votes FAQ feedback
 
 btn-continue = ▶ Continue
@@ -59,7 +64,7 @@ missing-checklist = last year's test checklist
 missing-plan = confirmation of invoicing, mailing and specialties
 missing-agreement = the signed and stamped agreement
 missing-licence = the practice licence
-missing-licence-expired = a new practice licence (the one on file expires before samples go out)
+missing-licence-expired = a new practice licence (the one on file does not stay valid long enough)
 review-state-draft = not submitted yet
 review-state-submitted = submitted, awaiting the centre's review
 review-state-returned = returned — please send the items listed again
@@ -97,7 +102,7 @@ faq-not-helpful = Sorry that did not help. Try asking in other words, or contact
 faq-did-you-mean = Did you mean one of these?
 faq-no-match = I cannot answer that yet. Try other words, or contact the centre:
 faq-your-status = Your lab's review state: { $state }.
-faq-licence-expired = The licence on file expires before the samples go out: please upload a new one.
+faq-licence-expired = The licence on file does not stay valid long enough: please upload a new one.
 faq-licence-sent = Your lab has uploaded its licence this year.
 faq-licence-on-file = Your lab's licence is on file and still valid; if nothing on it has changed you need not send it again — choose “keep the licence on file” in step 3.
 faq-licence-needed = Your lab has no licence on file yet; please upload it in step 3.

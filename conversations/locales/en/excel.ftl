@@ -12,11 +12,12 @@ xl-file-encrypted = This Excel file is protected by an opening password and cann
 xl-file-other-format = This is a { $format } file, not an Excel workbook. Put the roster into an Excel or WPS spreadsheet, save it as .xlsx, then upload it.
 xl-file-not-xlsx = This file is not recognised as an Excel workbook (.xlsx). Save it as .xlsx in Excel or WPS, then upload it again.
 xl-file-corrupt = The file is damaged or incomplete and cannot be opened. Check that it opens in Excel or WPS, save it again as .xlsx, then upload it.
-xl-file-too-large = The file is far too large once unpacked to be a lab roster. Keep only the roster sheet, remove pictures and other content, save as .xlsx, then upload it again.
+xl-file-too-large = Unpacked, the file is about { NUMBER($size_mb, useGrouping: 0) } MB, over the { NUMBER($max_mb, useGrouping: 0) } MB limit: far too large to be a lab roster. Keep only the roster sheet, remove pictures and other content, save as .xlsx, then upload it again.
 xl-file-no-sheets = The workbook has no readable worksheet. Put the roster on an ordinary worksheet (headers in the first row), save as .xlsx, then upload it again.
 xl-file-missing-columns = Sheet "{ $sheet }" lacks required columns: { $missing }. Headers found in row { NUMBER($header_row, useGrouping: 0) }: { $found }. Add or correct these headers, then upload again.
 xl-file-duplicate-column = The headers "{ $first }" and "{ $second }" mean the same thing, so it is unclear which column to use. Delete or rename one of them, then upload again.
 xl-file-too-many-rows = The roster has more than { NUMBER($max, useGrouping: 0) } rows and cannot be imported at once. Delete stray rows below the table, or split it into several files.
+xl-file-too-many-sheet-rows = The sheet “{ $sheet }” has more than { NUMBER($max, useGrouping: 0) } rows (empty and merely formatted rows count too) and cannot be imported. Copy the roster (only the rows with content) to a new sheet, save as .xlsx, then upload it again.
 xl-file-no-data = Sheet "{ $sheet }" has headers but no labs. Fill in the roster from the row below the headers, then upload again.
 
 ## One cell
@@ -39,6 +40,7 @@ xl-unknown-city = Row { NUMBER($row, useGrouping: 0) }, "{ $column }": "{ $value
 xl-invalid-mobile = Row { NUMBER($row, useGrouping: 0) }, "{ $column }": "{ $value }" is not a valid mobile number. Enter an 11-digit mainland mobile number, e.g. 13812345678.
 xl-invalid-credit-code = Row { NUMBER($row, useGrouping: 0) }, "{ $column }": "{ $value }" is not a valid unified social credit code. Check the 18 characters against the certificate (digits and capital letters, never I, O, S, V or Z).
 xl-duplicate-code = Row { NUMBER($row, useGrouping: 0) }: lab code "{ $value }" already appears in row { NUMBER($first_row, useGrouping: 0) }. Each code may appear only once; delete or correct one of the two rows.
+xl-hidden-char-code = Row { NUMBER($row, useGrouping: 0) }: the lab code contains an invisible or text-direction character ({ $char }), so it would never match when typed. Clear the cell, type the code again and upload once more.
 xl-contact-without-mobile = Row { NUMBER($row, useGrouping: 0) }: a contact is given but no mobile number. Add the mobile number, or clear the contact too.
 xl-mobile-without-contact = Row { NUMBER($row, useGrouping: 0) }: a mobile number is given but no contact name. Add the contact name, or clear the mobile number too.
 xl-backup-contact-without-mobile = Row { NUMBER($row, useGrouping: 0) }: a backup contact is given but no backup mobile. Add the mobile number, or clear the backup contact too.

@@ -26,7 +26,7 @@ app-ask-type = Choose the type of institution:
 app-ask-level = Choose the institution's grade:
 app-ask-name = Type the institution's full name, as on the practice licence:
 app-ask-city = Choose the city:
-app-ask-licence-no = Type the registration number of the Medical Institution Practice Licence:
+app-ask-licence-no = Type the registration number of your licence (a hospital's Medical Institution Practice Licence, a blood station's Blood Station Practice Licence, a plasma station's Plasma Collection Licence):
 app-ask-valid-from = Type the date the licence is valid from (e.g. 2020-05-01):
 app-ask-valid-to = Type the date the licence is valid until (e.g. 2030-04-30):
 app-ask-credit-code = Type the institution's 18-character unified social credit code:
@@ -90,7 +90,7 @@ plan-f-postcode = Postcode
 plan-f-specialties = Specialties
 plan-ask-lab-name = Type the name of the institution the lab belongs to:
 plan-ask-lab-address = Type the lab's address:
-plan-ask-lab-phone = Type the lab's phone (landline with area code, e.g. 0371-67966305, or a mobile):
+plan-ask-lab-phone = Type the lab's phone (landline with area code, e.g. 0371-12345678, or a mobile):
 plan-ask-head = Type the name of the head of department (who signs the agreement):
 plan-ask-invoice-title = Type the invoice title, as your finance department gives it:
 plan-ask-taxpayer-id = Type the taxpayer ID (usually the 18-character unified social credit code):
@@ -111,7 +111,7 @@ plan-gaps = Still needed: { $items }. Tap the matching button below.
 plan-confirm = ✅ Confirm the plan
 plan-done = Step 2 confirmed: your { $year } EQA plan is saved.
 
-doc-title = Step 3: upload the signed and stamped fee-deferral agreement and the Medical Institution Practice Licence
+doc-title = Step 3: upload the signed and stamped fee-deferral agreement and the { $licence }
 doc-agreement-line = Agreement: { $state }
 doc-licence-line = Practice licence: { $state }
 doc-none = not uploaded
@@ -119,7 +119,10 @@ doc-pages = { $count } received ({ $fine } clear at first check)
 doc-valid-until = , valid until { $until }
 doc-licence-on-file = on file, valid until { $until }; if unchanged you may keep it instead of uploading again
 doc-licence-kept = keeping the licence on file (valid until { $until })
-doc-licence-expired = the licence on file expires on { $until }, before samples go out: upload the renewed licence
+doc-licence-expired = the licence on file expires on { $until }, before { $basis ->
+        [samples] samples go out
+       *[deadline] the registration deadline
+    }: upload the renewed licence
 doc-returned = Returned by the centre — upload again: { $items }. Everything else is kept.
 doc-how = Tap “Download the agreement”, print it, have the head of department sign it and stamp it with the official seal, then photograph or scan it. Sending it as a file keeps it sharp.
 doc-download = 📄 Download the agreement (PDF)
@@ -133,14 +136,17 @@ doc-pdf-toast = Agreement sent
 doc-pdf-next = Once it is signed and stamped, tap below to upload a photo or scan.
 doc-back = ↩ Back to the documents
 doc-ask-agreement = Send the signed and stamped agreement: photos or a PDF scan; several pages can go at once. Sending as a file (📎) keeps it sharp.
-doc-ask-licence = Send a photo or PDF scan of the Medical Institution Practice Licence.
+doc-ask-licence = Send a photo or PDF scan of the { $licence }.
 doc-done = ✅ { $kind } complete
 doc-more = ➕ Add more
 doc-clear = 🗑 Clear and start again
 doc-file-n = File { $n }:
 doc-duplicate = This file was received already; no need to send it again.
 doc-advice = Saved, but better retake it: { $advice }
-doc-ask-valid = Type the date the licence is valid until (e.g. 2028-12-31). It must still be valid when the samples go out ({ $samples }).
+doc-ask-valid = Type the date the licence is valid until (e.g. 2028-12-31). It must still be valid { $basis ->
+        [samples] when the samples go out
+       *[deadline] at the registration deadline
+    } ({ $when }).
 doc-valid-same = Valid until { $until }, unchanged
 doc-complete = All documents are there.
 

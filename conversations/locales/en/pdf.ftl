@@ -1,10 +1,10 @@
 ## The words printed on the generated PDFs. A placeholder in braces such as { $page } is filled in by the
 ## PDF renderer when it draws the page (the bot passes the names through).
 
-pdf-page = Page { $page }
-pdf-agreement-reference = Reference: { $document_id }
+pdf-page = Page { $page } of { $pages }
+pdf-agreement-reference = Reference: { $document_id }   Generated on: { $date }
 pdf-party-a = Party A:
-pdf-party-b = Party B:
+pdf-party-b = Party B (institution):
 pdf-lab-code = Lab code:
 pdf-institution = Institution type:
 pdf-specialties-heading = Specialties Party B takes part in, { $year } ({ $count } in total)
@@ -12,11 +12,10 @@ pdf-column-number = No.
 pdf-column-specialty = Specialty
 pdf-no-specialty = (none chosen)
 pdf-signed-a = Party A: { $centre }
-pdf-signed-b = Party B: { $lab_name } (seal)
-pdf-generated-on = Generated on: { $date }
+pdf-signed-b = Party B (seal): 
 pdf-agreement-footer = { $centre } · { $lab_code } · reference { $document_id }
 pdf-signature = Head of department (signature):
-pdf-seal = Official seal:
+pdf-seal = Party B's official seal:
 pdf-seal-hint = Stamp the official seal here
 pdf-date-line = Date signed: ________ / ____ / ____
 pdf-receipt-title = { $title } — registration receipt

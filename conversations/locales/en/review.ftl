@@ -15,7 +15,10 @@ rv-card-mandatory-declined = Mandatory specialties declined: { $list }
 rv-card-tests = Tests performed in { $prev }: { $count }
 rv-card-agreement = Fee-deferral agreement: { $state }
 rv-card-licence = Practice licence: { $state }
-rv-card-licence-expired = valid until { $until }, expires before the samples go out
+rv-card-licence-expired = valid until { $until }, expires before { $basis ->
+        [samples] the samples go out
+       *[deadline] the registration deadline
+    }
 rv-card-licence-kept = the licence on file from an earlier year (valid until { $until })
 rv-card-valid-until = valid until { $until }
 rv-card-last-return = Submission { $revision } was returned because:
@@ -49,6 +52,7 @@ rv-btn-docs = 📎 Documents
 rv-btn-lab = 📁 Lab file
 rv-btn-queue = 📥 Review queue
 rv-btn-open-current = 🔎 Open the latest submission
+rv-btn-open-this-year = 🔎 Open this year's registration
 rv-btn-prev = ◀ Previous
 rv-btn-next = Next ▶
 rv-btn-bulk = ✅ Approve several…
@@ -75,6 +79,8 @@ rv-skip-taken = already decided
 rv-skip-not-pending = not awaiting review
 rv-skip-incomplete = documents incomplete, cannot be approved
 rv-skip-missing = not found
+rv-skip-outdated = another year, skipped
+rv-outdated = The { $year } registration of { $name } is outdated: the desk decides only { $current } registrations, so nothing changed.
 
 ## Return with reasons
 
@@ -111,14 +117,17 @@ rv-note-nothing = No return is in progress. Press “Return…” on a submissio
 
 rv-lab-approved =
     🎉 The { $year } EQA registration of { $lab } ({ $code }) has been approved!
-    Next: the centre sends this year's samples as planned from { $samples }; please watch for the delivery.
+    Next: { $samples ->
+        [none] when this year's samples go out is announced by the centre (annex 2 of the notice); please watch for the delivery.
+       *[other] the centre sends this year's samples as planned from { $samples }; please watch for the delivery.
+    }
     Fees: { $fees }
 rv-lab-returned = ↩ The centre returned the { $year } registration of { $lab } ({ $code }) for these reasons:
 rv-why-unsigned = The agreement must be signed by the department head: sign it, then photograph and send it again.
 rv-why-no-seal = The agreement must bear the institution's official seal: stamp it, then photograph and send it again.
 rv-why-agreement-unreadable = The agreement photo cannot be read: photograph it again flat and in focus, or send the original or a PDF scan as a file.
 rv-why-licence-unreadable = The licence photo cannot be read: photograph it again, or send the original or a PDF scan as a file.
-rv-why-licence-missing = The Medical Institution Practice Licence is missing: send a licence that is valid.
+rv-why-licence-missing = The licence is missing: send your institution's valid licence (a hospital's Medical Institution Practice Licence, a blood station's Blood Station Practice Licence, a plasma station's Plasma Collection Licence).
 rv-why-licence-expired = The practice licence has expired: send the new licence and its new validity date.
 rv-why-name-mismatch = The invoice title differs from the institution's name on the practice licence: check and correct the invoicing details.
 rv-why-app-info = The application's details are wrong or incomplete: check and correct them.
@@ -127,14 +136,18 @@ rv-why-app-ineligible = The institution does not meet the conditions to take par
 rv-why-app-duplicate = Your institution already takes part and need not register again: ask the centre for a binding code and use “Bind a lab”.
 rv-lab-redo = Send again only: { $items }. Everything else is kept; nothing needs re-typing.
 rv-lab-redo-nothing = Deal with the reasons above, then simply send again; everything you entered is kept.
-rv-lab-deadline = Please send it again by { $deadline } 24:00 ({ $days } day(s) left).
+rv-lab-deadline = Please send it again before { $deadline } ({ $days ->
+        [0] today is the last day
+        [one] 1 day left
+       *[other] { $days } days left
+    }).
 rv-app-approved =
     🎉 The application of “{ $name }” has been approved!
     Lab code: { $code } (now bound to your account).
-    You can start the three steps of the { $year } registration; finish them by { $deadline } 24:00.
+    You can start the three steps of the { $year } registration; finish them before { $deadline }.
 rv-app-returned = ↩ The centre returned the application of “{ $name }” for these reasons:
 rv-app-rejected = ⛔ We are sorry: the application of “{ $name }” was not accepted, because:
-rv-app-correct = Everything you entered is kept: press the button below to correct it and send it again (by { $deadline } 24:00).
+rv-app-correct = Everything you entered is kept: press the button below to correct it and send it again (before { $deadline }).
 
 ## The queue, a lab's file
 
@@ -142,7 +155,11 @@ rv-queue-title = 📥 { $count } awaiting review (oldest first).
 rv-queue-empty = 📥 Nothing awaits review.
 rv-queue-enrollment = { $code } { $name } · submission { $revision } · { $since }
 rv-queue-application = 🆕 { $name } ({ $city }) · { $since }
-rv-days-left = { $days } day(s) to the deadline.
+rv-days-left = { $days ->
+        [0] Today is the last day to register.
+        [one] 1 day to the deadline.
+       *[other] { $days } days to the deadline.
+    }
 rv-closed = Registration is closed.
 rv-lab-usage = Add a lab code or a name: /lab HN0001 or /lab People's Hospital
 rv-lab-not-found = Nothing found for “{ $query }”. Check the code or try part of the name.
@@ -165,7 +182,7 @@ rv-contact-roster = on the roster, not bound yet
 ## Figures
 
 rv-stats-title = 📊 { $year } registration figures (as of { $at })
-rv-stats-deadline = Deadline: { $deadline } 24:00.
+rv-stats-deadline = Deadline: before { $deadline }.
 rv-stats-labs = Labs:{" "}
 rv-stats-total = { $count } in all
 rv-stats-approved = approved { $count }
@@ -314,3 +331,4 @@ adm-audit-title = 🧾 Audit log of { $name } ({ $code }): { $total } entries, n
 adm-audit-before = before
 adm-audit-after = after
 adm-audit-empty = No entries.
+rv-stats-waiting = Messages waiting for the lab to open the chat: { $count }

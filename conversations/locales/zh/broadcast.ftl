@@ -2,8 +2,8 @@
 
 # -- deadline reminders (to lab contacts) --
 bc-reminder-title = 【申报提醒】{ $title }
-bc-reminder-left = { $lab }（{ $code }）：距申报截止（{ $deadline } 24:00）还剩 { $days } 天。
-bc-reminder-today = { $lab }（{ $code }）：今天是申报截止日，{ $deadline } 24:00 截止。
+bc-reminder-left = { $lab }（{ $code }）：请在 { $deadline }前完成申报，还剩 { $days } 天。
+bc-reminder-today = { $lab }（{ $code }）：今天（{ $deadline }）是申报的最后一天，请在今天之内完成申报。
 bc-reminder-missing = 还缺：{ $items }
 bc-reminder-returned = 中心已退回您的申报，需要重新提交：{ $items }
 bc-reminder-submit = 资料已经齐全，只差最后一步：提交中心审核。

@@ -26,12 +26,12 @@ val-mobile-length = 手机号应为 11 位，您输入了 { $length } 位。请�
 val-mobile-prefix = 手机号应以 13～19 开头，共 11 位。请核对后重新输入。
 val-mobile-invalid = { $number } 不是有效的手机号段，请核对是否输错了数字。
 val-mobile-landline = 这是座机号码，这里需要手机号（用于接收短信）。请输入 11 位手机号。
-val-landline-format = 没有看懂这个电话号码。请按“区号-号码”输入，例如 0371-67966305，分机可写成 0371-66968015转8001。
-val-landline-area = 请加上区号，例如 0371-67966305。
-val-landline-mobile = 这是手机号，这里需要座机号码。请按“区号-号码”输入，例如 0371-67966305；如没有座机，请返回选择填写手机。
+val-landline-format = 没有看懂这个电话号码。请按“区号-号码”输入，例如 0371-12345678，分机可写成 0371-12345678转8001。
+val-landline-area = 请加上区号，例如 0371-12345678。
+val-landline-mobile = 这是手机号，这里需要座机号码。请按“区号-号码”输入，例如 0371-12345678；如没有座机，请返回选择填写手机。
 val-landline-invalid = 区号 { $area } 后面是 { $digits } 位号码，这个组合不存在。请核对区号和号码位数（郑州为 8 位，多数地市为 7 位）。
 val-phone-outside-henan = 已记录。区号 { $area } 不在河南省内，如填写有误请重新输入。
-val-phone-format = 没有看懂这个号码。请输入 11 位手机号，或“区号-号码”格式的座机，例如 0371-67966305。
+val-phone-format = 没有看懂这个号码。请输入 11 位手机号，或“区号-号码”格式的座机，例如 0371-12345678。
 
 ## Postcode
 
@@ -45,8 +45,14 @@ val-date-year = 年份 { $year } 不对，请输入 4 位年份，例如 2025-02
 val-date-month = 月份只能是 1～12，您输入了 { $month }。请重新输入日期。
 val-date-day = { $year } 年 { $month } 月只有 { $max } 天，没有 { $day } 日。请重新输入日期。
 val-licence-order = 有效期的截止日期（{ $valid_to }）应晚于起始日期（{ $valid_from }）。请对照执业许可证重新输入。
-val-licence-expires = 执业许可证 { $valid_to } 到期，早于质控品发放日 { $must_cover }。请先办理延续（换证），再上传新证。
-val-licence-not-yet-valid = 已记录。有效期起始日 { $valid_from } 晚于质控品发放日 { $must_cover }，请核对年份是否输错。
+val-licence-expires = 执业许可证 { $valid_to } 到期，早于{ $basis ->
+        [samples] 质控品发放日
+       *[deadline] 申报截止日
+    } { $must_cover }。请先办理延续（换证），再上传新证。
+val-licence-not-yet-valid = 已记录。有效期起始日 { $valid_from } 晚于{ $basis ->
+        [samples] 质控品发放日
+       *[deadline] 申报截止日
+    } { $must_cover }，请核对年份是否输错。
 
 ## Free text
 
@@ -81,3 +87,6 @@ pre-blurry = 图片有些模糊，文字可能看不清。建议放稳手机、�
 pre-no-seal = 没有看到红色公章。如果协议已盖章，请忽略本提示；否则请加盖单位公章后重新拍照。
 pre-blank-agreement = 这是从本机器人下载的空白协议原件。请打印，由科室负责人签字并加盖单位公章后，拍照或扫描发送。
 pre-rotated = 图片已按拍摄方向自动转正。
+pre-pdf-unreadable = 无法读取这个 PDF 文件（{ $reason }）。本文件未保存。请重新导出或扫描后再发送，或直接拍照发送。
+pre-huge-image = 图片像素过多，无法检查。请用手机直接拍照发送，或以较低分辨率（如 300 dpi）重新扫描。
+pre-pdf-active = PDF 含有可执行内容（JavaScript 或启动外部程序）

@@ -17,6 +17,7 @@ cmd-note = 退回时补充说明
 cmd-export = 导出全部申报（Excel）
 cmd-import = 导入实验室名单
 cmd-codes = 生成绑定码
+cmd-unbind = 解除某人与单位的绑定
 cmd-reviewers = 审核员名单
 cmd-grant = 添加审核员
 cmd-revoke = 撤销审核员

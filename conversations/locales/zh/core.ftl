@@ -6,13 +6,17 @@ welcome =
     ② 核对本室信息、开票信息、邮寄信息，选择今年参加的专业
     ③ 上传科室负责人签字并加盖单位公章的《费用缓交协议》和《医疗机构执业许可证》
     费用：“{ $fees }”，现在无需交费。
+    在这里提交的申报由{ $centre }接收并审核；通知所述的 BiQAS 网站（{ $website }）申报方式仍然有效。
     请提前准备：统一社会信用代码（纳税人识别号）、开票抬头、收件人和地址，以及执业许可证。
     English: /lang en
 who-contact = 当前绑定：{ $lab }（{ $code }）。
 who-staff = 您是中心审核人员，可查看待审队列和统计。
 who-guest = 您还没有绑定实验室。已参评单位请用中心发给您的绑定码绑定；新参评单位请点“新单位注册”。
-deadline-left = 申报截止：{ $deadline } 24:00，还剩 { $days } 天。
-deadline-closed = 申报已于 { $deadline } 24:00 截止，现在不能再修改或提交。
+deadline-left = 申报截止：{ $deadline }前，{ $days ->
+        [0] 今天是最后一天。
+       *[other] 还剩 { $days } 天。
+    }
+deadline-closed = 申报已截止（须在 { $deadline }前申报完成），现在不能再修改或提交。
 closed-consequence = 按通知要求，逾期未申报或审核不通过的实验室，不发放本年度室间质量评价样品。如有特殊情况，请联系中心：
 
 help-contact =
@@ -30,7 +34,7 @@ help-reviewer =
 help-admin =
     管理员：
     /grant 用户ID 添加审核员　/revoke 用户ID 撤销　/reviewers 审核员名单
-    /import 导入实验室名单（发送 Excel 文件）　/codes 编码 生成绑定码
+    /import 导入实验室名单（发送 Excel 文件）　/codes 编码 生成绑定码　/unbind 编码 解除某人的绑定
     /broadcast 群发通知　/audit 编码 查看操作记录　/votes 常见问题反馈
 
 btn-continue = ▶ 继续申报
@@ -58,8 +62,8 @@ status-returned-items = 需要重新提交：{ $items }
 missing-checklist = 上年已开展项目勾选
 missing-plan = 开票、邮寄信息和参加专业的确认
 missing-agreement = 签字盖章的缓交协议
-missing-licence = 医疗机构执业许可证
-missing-licence-expired = 新的执业许可证（已上传的在样品发放前到期）
+missing-licence = 执业许可证
+missing-licence-expired = 新的执业许可证（已上传的许可证有效期不够）
 review-state-draft = 尚未提交
 review-state-submitted = 已提交，等待中心审核
 review-state-returned = 已退回，请按原因补交
@@ -97,7 +101,7 @@ faq-not-helpful = 抱歉没能帮上忙。您可以换个说法再问，或直�
 faq-did-you-mean = 您想问的是下面哪个问题？
 faq-no-match = 这个问题我暂时回答不了。请换个说法，或联系中心：
 faq-your-status = 您单位目前的审核状态：{ $state }。
-faq-licence-expired = 您单位已上传的执业许可证在样品发放前到期，需要上传新的许可证。
+faq-licence-expired = 您单位已上传的执业许可证有效期不够，需要上传新的许可证。
 faq-licence-sent = 您单位今年已上传执业许可证。
 faq-licence-on-file = 您单位以前上传过执业许可证且仍在有效期内；如内容没有变更，不需要重复上传，在第三步选择“沿用已上传的许可证”即可。
 faq-licence-needed = 您单位还没有上传过执业许可证，需要在第三步上传。

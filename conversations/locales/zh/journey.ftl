@@ -26,7 +26,7 @@ app-ask-type = 请选择单位类型：
 app-ask-level = 请选择医疗机构等级：
 app-ask-name = 请输入单位（医疗机构）全称，与执业许可证一致：
 app-ask-city = 请选择所在地市：
-app-ask-licence-no = 请输入《医疗机构执业许可证》登记号：
+app-ask-licence-no = 请输入执业许可证的登记号（医院填《医疗机构执业许可证》，血站填《血站执业许可证》，单采血浆站填《单采血浆许可证》）：
 app-ask-valid-from = 请输入执业许可证有效期的起始日期（例如 2020-05-01）：
 app-ask-valid-to = 请输入执业许可证有效期的截止日期（例如 2030-04-30）：
 app-ask-credit-code = 请输入单位的 18 位统一社会信用代码：
@@ -90,7 +90,7 @@ plan-f-postcode = 邮政编码
 plan-f-specialties = 参加专业
 plan-ask-lab-name = 请输入单位名称（本室所在医疗机构全称）：
 plan-ask-lab-address = 请输入本室地址：
-plan-ask-lab-phone = 请输入本室联系电话（座机请带区号，例如 0371-67966305，也可填手机）：
+plan-ask-lab-phone = 请输入本室联系电话（座机请带区号，例如 0371-12345678，也可填手机）：
 plan-ask-head = 请输入科室负责人姓名（缓交协议需要其签字）：
 plan-ask-invoice-title = 请输入开票单位名称（发票抬头），以财务部门提供的最新开票信息为准：
 plan-ask-taxpayer-id = 请输入纳税人识别号（一般是 18 位统一社会信用代码）：
@@ -111,7 +111,7 @@ plan-gaps = 还需要补充：{ $items }。请点下面对应的按钮填写。
 plan-confirm = ✅ 确认申购
 plan-done = 第二步已确认：{ $year } 年室间质评计划申购信息已保存。
 
-doc-title = 第三步：上传签字盖章的《费用缓交协议》和《医疗机构执业许可证》
+doc-title = 第三步：上传签字盖章的《费用缓交协议》和《{ $licence }》
 doc-agreement-line = 缓交协议：{ $state }
 doc-licence-line = 执业许可证：{ $state }
 doc-none = 未上传
@@ -119,7 +119,10 @@ doc-pages = 已收到 { $count } 份（{ $fine } 份初查清晰）
 doc-valid-until = ，有效期至 { $until }
 doc-licence-on-file = 以前已上传，有效期至 { $until }；如无变更可沿用，不必重复上传
 doc-licence-kept = 沿用以前上传的许可证（有效期至 { $until }）
-doc-licence-expired = 已上传的许可证 { $until } 到期，早于质控品发放，请上传换发后的新证
+doc-licence-expired = 已上传的许可证 { $until } 到期，早于{ $basis ->
+        [samples] 质控品发放
+       *[deadline] 申报截止
+    }，请上传换发后的新证
 doc-returned = 中心退回，需要重新上传：{ $items }。其他资料已保留，不用重传。
 doc-how = 先点“下载缓交协议”，打印后请科室负责人签字并加盖单位公章，再拍照或扫描上传。建议以“文件”方式发送，图片更清晰。
 doc-download = 📄 下载缓交协议（PDF）
@@ -133,14 +136,17 @@ doc-pdf-toast = 协议已发送
 doc-pdf-next = 签字盖章后，点下面按钮上传协议照片或扫描件。
 doc-back = ↩ 返回资料列表
 doc-ask-agreement = 请发送签字并加盖公章的缓交协议：拍照或 PDF 扫描件均可，多页可一次发送多张。建议点📎以“文件”方式发送，更清晰。
-doc-ask-licence = 请发送《医疗机构执业许可证》（正本或副本）的照片或 PDF 扫描件。
+doc-ask-licence = 请发送《{ $licence }》（正本或副本）的照片或 PDF 扫描件。
 doc-done = ✅ { $kind }已传完
 doc-more = ➕ 继续添加
 doc-clear = 🗑 清除重传
 doc-file-n = 第 { $n } 个文件：
 doc-duplicate = 这份文件已经收到过了，不用重复发送。
 doc-advice = 已保存，但建议重拍：{ $advice }
-doc-ask-valid = 请输入执业许可证有效期的截止日期（例如 2028-12-31）。许可证需要在质控品发放日（{ $samples }）仍然有效。
+doc-ask-valid = 请输入执业许可证有效期的截止日期（例如 2028-12-31）。许可证需要在{ $basis ->
+        [samples] 质控品发放日
+       *[deadline] 申报截止日
+    }（{ $when }）仍然有效。
 doc-valid-same = 有效期至 { $until }，没有变化
 doc-complete = 资料已齐全。
 

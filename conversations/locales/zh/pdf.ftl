@@ -1,10 +1,10 @@
 ## The words printed on the generated PDFs. A placeholder in braces such as { $page } is filled in by the
 ## PDF renderer when it draws the page (the bot passes the names through).
 
-pdf-page = 第 { $page } 页
-pdf-agreement-reference = 文档编号：{ $document_id }
+pdf-page = 第 { $page } 页，共 { $pages } 页
+pdf-agreement-reference = 文档编号：{ $document_id }　生成日期：{ $date }
 pdf-party-a = 甲方：
-pdf-party-b = 乙方：
+pdf-party-b = 乙方（单位）：
 pdf-lab-code = 实验室编码：
 pdf-institution = 单位类型：
 pdf-specialties-heading = 乙方参加 { $year } 年度室间质量评价的专业（共 { $count } 项）
@@ -12,11 +12,10 @@ pdf-column-number = 序号
 pdf-column-specialty = 专业
 pdf-no-specialty = （未选择专业）
 pdf-signed-a = 甲方：{ $centre }
-pdf-signed-b = 乙方：{ $lab_name }（盖章）
-pdf-generated-on = 生成日期：{ $date }
+pdf-signed-b = 乙方（盖章）：
 pdf-agreement-footer = { $centre } · { $lab_code } · 文档编号 { $document_id }
 pdf-signature = 科室负责人签字：
-pdf-seal = 单位公章：
+pdf-seal = 乙方单位公章：
 pdf-seal-hint = 请在此处加盖单位公章
 pdf-date-line = 签署日期：________ 年 ____ 月 ____ 日
 pdf-receipt-title = { $title }申报回执

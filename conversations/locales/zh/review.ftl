@@ -15,7 +15,10 @@ rv-card-mandatory-declined = 未参加的必选专业：{ $list }
 rv-card-tests = { $prev } 年已开展项目：{ $count } 项
 rv-card-agreement = 缓交协议：{ $state }
 rv-card-licence = 执业许可证：{ $state }
-rv-card-licence-expired = 有效期至 { $until }，在样品发放前到期
+rv-card-licence-expired = 有效期至 { $until }，在{ $basis ->
+        [samples] 样品发放
+       *[deadline] 申报截止
+    }前到期
 rv-card-licence-kept = 沿用往年已上传的许可证（有效期至 { $until }）
 rv-card-valid-until = 有效期至 { $until }
 rv-card-last-return = 第 { $revision } 次提交曾被退回，原因：
@@ -49,6 +52,7 @@ rv-btn-docs = 📎 查看材料
 rv-btn-lab = 📁 单位档案
 rv-btn-queue = 📥 待审队列
 rv-btn-open-current = 🔎 打开最新提交
+rv-btn-open-this-year = 🔎 打开今年的申报
 rv-btn-prev = ◀ 上一页
 rv-btn-next = 下一页 ▶
 rv-btn-bulk = ✅ 批量通过…
@@ -75,6 +79,8 @@ rv-skip-taken = 已有人审核
 rv-skip-not-pending = 不在待审状态
 rv-skip-incomplete = 材料不全，不能通过
 rv-skip-missing = 找不到记录
+rv-skip-outdated = 往年的申报，未处理
+rv-outdated = { $name } 的 { $year } 年申报已过期：审核台只审核 { $current } 年的申报，操作没有生效。
 
 ## Return with reasons
 
@@ -111,14 +117,17 @@ rv-note-nothing = 当前没有进行中的退回操作。请在申报卡片上�
 
 rv-lab-approved =
     🎉 { $lab }（{ $code }）的 { $year } 年室间质评申报已审核通过！
-    接下来：中心将按计划自 { $samples } 起发放本年度质控品，请留意收样。
+    接下来：{ $samples ->
+        [none] 本年度质控品的发放时间以中心通知为准（见通知附件二），请留意收样。
+       *[other] 中心将按计划自 { $samples } 起发放本年度质控品，请留意收样。
+    }
     费用：{ $fees }
 rv-lab-returned = ↩ { $lab }（{ $code }）的 { $year } 年申报被中心退回，原因如下：
 rv-why-unsigned = 缓交协议需要科室负责人签字，请签字后重新拍照上传。
 rv-why-no-seal = 缓交协议需要加盖单位公章，请盖章后重新拍照上传。
 rv-why-agreement-unreadable = 缓交协议照片看不清，请放平、对焦后重新拍照，或以“文件”方式发送原图或 PDF 扫描件。
 rv-why-licence-unreadable = 执业许可证照片看不清，请重新拍照，或以“文件”方式发送原图或 PDF 扫描件。
-rv-why-licence-missing = 缺少《医疗机构执业许可证》，请上传有效期内的许可证。
+rv-why-licence-missing = 缺少执业许可证，请上传本单位有效期内的许可证（医院为《医疗机构执业许可证》，血站为《血站执业许可证》，单采血浆站为《单采血浆许可证》）。
 rv-why-licence-expired = 执业许可证已过期，请上传新的许可证并填写新的有效期。
 rv-why-name-mismatch = 开票单位名称与执业许可证上的单位名称不一致，请核对并更正开票信息。
 rv-why-app-info = 注册信息有误或不完整，请核对后修改。
@@ -127,14 +136,17 @@ rv-why-app-ineligible = 不符合“参加单位”的条件（二级及以上�
 rv-why-app-duplicate = 您单位已是参评单位，无需重新注册。请联系中心获取绑定码，用“绑定实验室”绑定。
 rv-lab-redo = 只需重新提交：{ $items }。其他内容已保留，无需重填。
 rv-lab-redo-nothing = 请按上述原因处理后，直接重新提交即可，已填写的内容都已保留。
-rv-lab-deadline = 请在 { $deadline } 24:00 前重新提交（还剩 { $days } 天）。
+rv-lab-deadline = 请在 { $deadline }前重新提交（{ $days ->
+        [0] 今天是最后一天
+       *[other] 还剩 { $days } 天
+    }）。
 rv-app-approved =
     🎉 “{ $name }”的注册申请已审核通过！
     实验室编码：{ $code }（已与您的账号绑定）。
-    现在可以开始 { $year } 年申报的三个步骤，请在 { $deadline } 24:00 前完成。
+    现在可以开始 { $year } 年申报的三个步骤，请在 { $deadline }前完成。
 rv-app-returned = ↩ “{ $name }”的注册申请被中心退回，原因如下：
 rv-app-rejected = ⛔ 很抱歉，“{ $name }”的注册申请未通过，原因如下：
-rv-app-correct = 您填写的内容都已保留，请点下面的按钮修改后重新提交（截止 { $deadline } 24:00）。
+rv-app-correct = 您填写的内容都已保留，请点下面的按钮修改后重新提交（请在 { $deadline }前）。
 
 ## The queue, a lab's file
 
@@ -142,7 +154,10 @@ rv-queue-title = 📥 待审 { $count } 项（最早的在前）。
 rv-queue-empty = 📥 目前没有待审核的申报。
 rv-queue-enrollment = { $code } { $name } · 第 { $revision } 次 · { $since }
 rv-queue-application = 🆕 { $name }（{ $city }）· { $since }
-rv-days-left = 距截止还有 { $days } 天。
+rv-days-left = { $days ->
+        [0] 今天是申报的最后一天。
+       *[other] 距截止还有 { $days } 天。
+    }
 rv-closed = 申报已截止。
 rv-lab-usage = 请在命令后输入实验室编码或名称，例如：/lab HN0001 或 /lab 人民医院
 rv-lab-not-found = 没有找到“{ $query }”。请检查编码或换个名称关键字。
@@ -165,7 +180,7 @@ rv-contact-roster = 名单登记，尚未绑定
 ## Figures
 
 rv-stats-title = 📊 { $year } 年申报统计（截至 { $at }）
-rv-stats-deadline = 截止：{ $deadline } 24:00。
+rv-stats-deadline = 截止：{ $deadline }前。
 rv-stats-labs = 实验室：
 rv-stats-total = 共 { $count } 家
 rv-stats-approved = 已通过 { $count }
@@ -314,3 +329,4 @@ adm-audit-title = 🧾 { $name }（{ $code }）的操作记录，共 { $total } 
 adm-audit-before = 之前
 adm-audit-after = 之后
 adm-audit-empty = 暂无记录。
+rv-stats-waiting = 等待实验室打开对话后才能送达的消息：{ $count } 条

@@ -1,5 +1,4 @@
-"""Carrying Outbound actions to a platform: the sender interface every transport implements, the errors
-it raises, and the rate gate all sending goes through (replies, alerts, broadcasts alike).
+"""The rate gate all sending to one bot token goes through (replies, alerts, broadcasts alike).
 
 Telegram's limits (its bot FAQ): about 30 messages/s in bulk, 1/s per chat, 20/min per group; a 429
 carries `retry_after`, which the whole bot honours, not just the request that got it.
@@ -10,45 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from typing import Any, Protocol
-
-from conversations.events import Outbound, Toast
-
-
-class DeliveryError(Exception):
-    """Sending failed; subclasses say whether and when to try again."""
-
-
-class RetryAfter(DeliveryError):
-    """The platform asked everyone to wait (HTTP 429)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"retry after {seconds}s")
-        self.seconds = seconds
-
-
-class Blocked(DeliveryError):
-    """The person blocked the bot or the chat is gone (HTTP 403): stop writing to them."""
-
-
-class Rejected(DeliveryError):
-    """The platform refused this message for good (HTTP 400); retrying will not help."""
-
-
-class Transient(DeliveryError):
-    """A network error or a server error: retry later with backoff."""
-
-
-class Sender(Protocol):
-    platform: str
-
-    async def send(self, action: Outbound) -> dict[str, Any]:
-        """Deliver one action; return what the platform said (e.g. {"message_ids": [...]})."""
-        ...
-
-    async def answer(self, toast: Toast) -> None:
-        """Answer a button press. Not rate-gated: it is no message and expires within seconds."""
-        ...
 
 
 class Pacer:
@@ -160,3 +120,9 @@ class Gate:
     @property
     def paused(self) -> bool:
         return time.monotonic() < self._paused_until
+
+
+def is_group(chat_id: str) -> bool:
+    """Telegram's group and channel ids are negative (private chats are the user's own positive id): groups
+    have their own, slower per-chat limit."""
+    return chat_id.startswith("-")

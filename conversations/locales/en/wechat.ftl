@@ -1,0 +1,23 @@
+# WeChat official account (bot/wechat): what only that channel says.
+wx-menu-tail = Reply with a number, or tap an item above.
+wx-file-link = 📄 { $name } (tap to open, valid for 3 days): { $url }
+wx-template-remark = Reply with any message to see the details and what comes next.
+wx-unsupported = Sorry, here the bot understands only text and photos. Please type, or send a photo (one photo per page of a document).
+wx-link-expired-title = Link no longer valid
+wx-link-expired = This download link has expired or is incomplete. Go back to the official account and tap "Progress" in the menu, or reply "status", and the bot sends you a fresh link.
+doc-ask-agreement--wechat = Please send photos of the signed and stamped fee-deferral agreement, one photo per page, sharp and complete. The official account cannot receive files, so please do not send a PDF.
+doc-ask-licence--wechat = Please send photos of the Medical Institution Practice Licence (original or copy), one photo per page.
+wx-menu-journey = Registration
+wx-menu-continue = Next step
+wx-menu-progress = Progress
+wx-menu-status = My progress
+wx-menu-bind = Bind a lab
+wx-menu-lang = 中文 / English
+wx-menu-faq = FAQ
+wx-menu-faq-all = All questions
+wx-menu-contacts = Contacts
+wx-menu-help = Help
+wx-qr-caption = Binding QR code for { $lab } { $name } (scan in WeChat to follow and bind; valid { $days } days, for one person): { $url }
+wx-look-bubble = Official account · customer-service message { $n }/{ $total }
+wx-look-image = { $name } (image, via temporary media upload)
+wx-look-bytes = { $size } bytes (limit 2048)

@@ -1,0 +1,23 @@
+# WeChat official account (bot/wechat): what only that channel says.
+wx-menu-tail = 回复数字，或点选上面的选项。
+wx-file-link = 📄 { $name }（点击打开，3 天内有效）：{ $url }
+wx-template-remark = 回复任意消息，查看详情和下一步。
+wx-unsupported = 抱歉，公众号这里只能看懂文字和照片。请直接打字，或拍照发送（多页的文件每页拍一张）。
+wx-link-expired-title = 链接已失效
+wx-link-expired = 这个下载链接已过期或不完整。请回到公众号，点菜单“申报进度”，或回复“进度”，机器人会发给您新的链接。
+doc-ask-agreement--wechat = 请逐页拍照发送签字并加盖公章的缓交协议：每页一张照片，拍清楚、拍全。公众号收不到文件，请不要发 PDF。
+doc-ask-licence--wechat = 请拍照发送《医疗机构执业许可证》（正本或副本），每页一张照片。
+wx-menu-journey = 继续申报
+wx-menu-continue = 继续下一步
+wx-menu-progress = 申报进度
+wx-menu-status = 我的进度
+wx-menu-bind = 绑定实验室
+wx-menu-lang = 中文 / English
+wx-menu-faq = 常见问题
+wx-menu-faq-all = 全部问题
+wx-menu-contacts = 联系方式
+wx-menu-help = 使用帮助
+wx-qr-caption = { $lab } { $name } 的绑定二维码（微信扫码关注即绑定，{ $days } 天内有效，仅限一人使用）：{ $url }
+wx-look-bubble = 公众号 · 客服消息 { $n }/{ $total }
+wx-look-image = { $name }（图片，经临时素材上传）
+wx-look-bytes = { $size } 字节（上限 2048）
