@@ -32,7 +32,7 @@ def reading_context(ctx: Ctx, lab: Lab, enr: Enrollment) -> ReadingContext:
         lab_code=lab.code,
         lab_name=lab.name,
         deadline=c.deadline,
-        samples_from=getattr(c, "samples_from", None),
+        samples_from=c.samples_from,
         invoice_title=(enr.invoice or {}).get("title") or None,
         licence_no=lab.licence_no,
         licence_types=(kind.licence,) if kind is not None and kind.licence else (),

@@ -41,6 +41,8 @@ async def test_expired_licence_and_wrong_year_agreement_are_flagged(app: App, tr
         pytest.skip("WenQuanYi font not installed")
     app.services.reading = True
     app.services.reading_timeout = 90.0  # a shared machine: slow is not a failure here
+    # The shipped notice gives no dispatch date; a campaign that does makes the licence rule stricter.
+    app.services.campaign = app.services.campaign.model_copy(update={"samples_from": date(2025, 3, 15)})
     lab_id = await make_lab(app)
     person = Person(transcript, "reader", name="王检验")
     await bind(app, person, lab_id)
