@@ -88,6 +88,7 @@ MESSAGES: Mapping[str, frozenset[str]] = {
         "val-landline-area": "",
         "val-landline-mobile": "",
         "val-landline-invalid": "area digits",
+        "val-landline-kaifeng": "number",
         "val-phone-outside-henan": "area",
         "val-phone-format": "",
         "val-postcode-format": "",
@@ -218,6 +219,7 @@ def taxpayer_id(text: str) -> Checked[str]:
 HENAN_AREA_CODES: frozenset[str] = frozenset(
     [f"037{d}" for d in range(10)] + [f"039{d}" for d in range(1, 7)] + ["0398"]
 )
+KAIFENG_OLD_AREA = "0378"
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
 _PHONE_PUNCT = " -()（）.·"
 
@@ -310,6 +312,9 @@ def landline(text: str) -> Checked[str]:
         if _MOBILE_RE.fullmatch(number):
             return _refuse("val-landline-mobile")
         return _refuse("val-landline-area")
+    if area == KAIFENG_OLD_AREA and len(number) == 7 and number[0] not in "01":
+        # Kaifeng joined 0371 in 2020, its numbers gaining a leading 2; say so rather than "does not exist".
+        return _refuse("val-landline-kaifeng", number=f"0371-2{number}")
     if not (3 <= len(area) <= 4) or not (7 <= len(number) <= 8) or number[0] in "01":
         return _refuse("val-landline-invalid", area=area, digits=len(number))
     parsed = phonenumbers.parse(area + number, "CN")

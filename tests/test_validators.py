@@ -314,6 +314,14 @@ def test_landline_refused(typed: str, error: str) -> None:
     assert_args_declared(result)
 
 
+def test_kaifeng_old_area_code_is_told_its_new_number() -> None:
+    for typed in ("0378-2345678", "（0378）2345678", "03782345678"):
+        result = v.phone(typed)
+        assert result.error == "val-landline-kaifeng" and result.args == {"number": "0371-22345678"}, result
+    assert v.landline("0371-22345678").value == "0371-22345678"  # the new form is taken as it is
+    assert v.landline("0378-23456789").error == "val-landline-invalid"  # 8 digits never existed there
+
+
 def test_phone_picks_whichever_fits() -> None:
     assert v.phone("138 3712 3456").value == "13837123456"
     assert v.phone("0371-67966305").value == "0371-67966305"

@@ -30,6 +30,7 @@ val-landline-format = We could not read that phone number. Please write “area 
 val-landline-area = Please add the area code, e.g. 0371-12345678.
 val-landline-mobile = That is a mobile number; we need a landline here. Please write “area code-number”, e.g. 0371-12345678, or go back and give a mobile instead.
 val-landline-invalid = Area code { $area } followed by a { $digits }-digit number does not exist. Please check the area code and the number of digits (8 in Zhengzhou, 7 in most other cities).
+val-landline-kaifeng = Kaifeng's area code 0378 became 0371 in 2020, with a 2 added in front of the old 7-digit numbers: please type { $number } (or check the number and type it again).
 val-phone-outside-henan = Saved. Area code { $area } is outside Henan; if that is a mistake, type the number again.
 val-phone-format = We could not read that number. Please type an 11-digit mobile number or a landline as “area code-number”, e.g. 0371-12345678.
 

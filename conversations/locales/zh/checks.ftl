@@ -30,6 +30,7 @@ val-landline-format = 没有看懂这个电话号码。请按“区号-号码”
 val-landline-area = 请加上区号，例如 0371-12345678。
 val-landline-mobile = 这是手机号，这里需要座机号码。请按“区号-号码”输入，例如 0371-12345678；如没有座机，请返回选择填写手机。
 val-landline-invalid = 区号 { $area } 后面是 { $digits } 位号码，这个组合不存在。请核对区号和号码位数（郑州为 8 位，多数地市为 7 位）。
+val-landline-kaifeng = 开封的区号 0378 已于 2020 年并入 0371，原来的 7 位号码前加 2：请输入 { $number }（如号码有误请核对后重新输入）。
 val-phone-outside-henan = 已记录。区号 { $area } 不在河南省内，如填写有误请重新输入。
 val-phone-format = 没有看懂这个号码。请输入 11 位手机号，或“区号-号码”格式的座机，例如 0371-12345678。
 
