@@ -604,3 +604,28 @@ async def test_binding_takes_over_the_rosters_contact(app: App, transcript: Tran
     await person.send("450052")
     enr = await _enrollment(app, lab_id)
     assert enr.mailing["recipient"] == "孙主管" and enr.mailing["phone"] == "13711112222"
+
+
+async def test_a_mailing_address_taken_from_the_institution_asks_for_the_department(
+    app: App, transcript: Transcript
+) -> None:
+    lab_id = await make_lab(app)
+    person = Person(transcript, "mailer", name="王检验")
+    await person.send(f"/start HN0001_{await _code(app, lab_id)}")
+    await walk_checklist(person)
+    await person.send("0371-67966305")
+    await person.send("张伟")
+    await person.press("下一步")
+    await person.send("郑州市第一人民医院")
+    await person.press("下一步")
+    if "收件人电话" in person.last.text:
+        await person.send("139 1234 5678")
+    await person.send("450052")
+    # Prefilled from the institution's record, the address was never asked: the hint says what it needs.
+    assert "邮寄地址用的是本单位地址" in person.last.text, person.last.text
+    await person.press("✏️ 邮寄地址")
+    assert "写到科室" in person.last.text and "郑州市金水区示范路 1 号" in person.last.text
+    await person.send("郑州市金水区示范路 1 号 门诊楼 3 楼检验科")
+    assert "门诊楼 3 楼检验科" in person.last.text and "邮寄地址用的是本单位地址" not in person.last.text
+    enr = await _enrollment(app, lab_id)
+    assert enr.mailing["address"] == "郑州市金水区示范路 1 号 门诊楼 3 楼检验科"

@@ -142,9 +142,20 @@ async def show_section(ctx: Ctx) -> None:
         await form.ask(ctx, ctx.state.data["field"])
         return
     lines = [ctx.t(f"plan-title-{section}"), "", *form.review_lines(ctx, values), "", ctx.t("plan-check-hint")]
+    if section == "mailing" and await _address_is_the_institutions(ctx, values.get("address")):
+        # Prefilled from the institution's address, it was never asked: the courier needs the department.
+        lines.append(ctx.t("plan-mail-address-hint"))
     rows = [[ctx.btn(ctx.t("plan-next"), "next")], *form.edit_buttons(ctx, values, per_row=2)]
     rows.append([ctx.gbtn(ctx.t("btn-menu"), "go", "menu")])
     ctx.show("\n".join(lines), rows)
+
+
+async def _address_is_the_institutions(ctx: Ctx, address: object) -> bool:
+    if not address:
+        return False
+    enr = await journey.current_enrollment(ctx)
+    lab = await ctx.session.get(Lab, enr.lab_id)
+    return lab is not None and lab.address == address
 
 
 async def on_section_text(ctx: Ctx, text: str) -> None:

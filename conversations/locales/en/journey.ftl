@@ -76,6 +76,7 @@ plan-title-invoice = Invoicing details
 plan-title-mailing = Mailing details
 plan-title-specialties = Choose the { $year } specialties ({ $count } chosen); tap to tick or untick:
 plan-check-hint = Check each line; tap “✏️” to correct one, or “Next” if all is right.
+plan-mail-address-hint = 📦 The mailing address is the institution's: please add the department (e.g. “Outpatient building, 3rd floor, clinical laboratory”) so the courier finds it; tap “✏️ Mailing address”.
 plan-next = Next ▶
 plan-f-lab-name = Name
 plan-f-lab-address = Address

@@ -76,6 +76,7 @@ plan-title-invoice = 开票信息
 plan-title-mailing = 邮寄信息
 plan-title-specialties = 请选择 { $year } 年参加的专业（已选 { $count } 个），点一下勾选或取消：
 plan-check-hint = 请逐项核对；有误点“✏️”修改，无误点“下一步”。
+plan-mail-address-hint = 📦 邮寄地址用的是本单位地址：请写到科室（如“门诊楼 3 楼检验科”），便于快递送达，点“✏️ 邮寄地址”补充。
 plan-next = 下一步 ▶
 plan-f-lab-name = 单位名称
 plan-f-lab-address = 地址
