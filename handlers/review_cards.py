@@ -290,6 +290,8 @@ async def application_card(ctx: Ctx, app: Application, lang: str, *, alert: bool
     if valid_to is not None and not c.licence_still_valid(valid_to):
         lines.append("⚠️ " + t("rv-card-licence-expired", until=day(valid_to, lang), basis=c.licence_basis))
     for lab in await reports.lab_with_credit_code(ctx.session, str(d.get("credit_code") or ""), str(d.get("name"))):
+        if lab.id == app.lab_id:  # the lab its approval created is not a duplicate of it
+            continue
         lines.append("⚠️ " + t("rv-app-duplicate-hint", code=lab.code, name=lab.name))
     current = await reviews.standing(ctx.session, "application", app.id, app.revision)
     if current is None and app.status in ("draft", "rejected", "approved"):

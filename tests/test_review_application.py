@@ -47,6 +47,7 @@ async def test_a_new_lab_from_application_to_approved_registration(
 
     await admin.press("✅ 通过并分配编码")
     assert "✅ 已通过 — 李审核" in admin.last.text and "已分配实验室编码：HN0008" in admin.last.text
+    assert "可能已是参评单位：新郑市人民医院（HN0008）" not in admin.last.text  # not its own duplicate
     async with app.db.reading() as s:
         lab = await s.scalar(select(Lab).where(Lab.code == "HN0008"))
         assert lab is not None
