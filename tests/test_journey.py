@@ -526,6 +526,7 @@ async def test_mandatory_specialties_are_preselected_and_not_dropped_silently(ap
     person = Person(transcript, "blood")
     await bind(app, person, lab_id)
     await person.send("/start")
+    assert "《血站执业许可证》" in person.last.text and "医疗机构执业许可证" not in person.last.text
     await person.press("继续申报")
     # A blood station's step 1 is not worded as the hospitals' performance assessment.
     assert "本单位检测实验室已开展的所有检验项目" in person.last.text and "绩效考核" not in person.last.text

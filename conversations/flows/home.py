@@ -40,6 +40,7 @@ async def show_welcome(ctx: Ctx) -> None:
         prev=c.previous_year,
         fees=c.fees.mode_en if ctx.lang == "en" else c.fees.mode,
         website=c.website,
+        licence=await _licence_name(ctx),
     )
     who = await _who(ctx)
     ctx.show(f"{text}\n\n{who}\n{deadline_line(ctx)}", menu_buttons(ctx))
@@ -52,6 +53,14 @@ async def show_help(ctx: Ctx) -> None:
     if ctx.actor.is_admin:
         lines.append(ctx.t("help-admin"))
     ctx.show("\n\n".join(lines), menu_buttons(ctx))
+
+
+async def _licence_name(ctx: Ctx) -> str:
+    """The licence the bound lab's kind holds (a blood centre's is not a hospital's); generic otherwise."""
+    lab = await ctx.session.get(Lab, ctx.actor.lab_id) if ctx.actor.lab_id is not None else None
+    if lab is None:
+        return ctx.t("licence-generic")
+    return ctx.campaign.licence_name(lab.institution_type, ctx.lang)
 
 
 async def _who(ctx: Ctx) -> str:

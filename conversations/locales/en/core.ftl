@@ -4,11 +4,12 @@ welcome =
     Hello! I am the { $centre } EQA registration assistant. I will guide you through the { $year } External Quality Assessment registration on your phone:
     ① tick every test your laboratory performed in { $prev }
     ② check the lab, invoicing and mailing details and choose this year's specialties
-    ③ upload the fee-deferral agreement, signed by the department head and stamped with the official seal, and the practice licence
+    ③ upload the fee-deferral agreement, signed by the department head and stamped with the official seal, and the { $licence }
     Fees: “{ $fees }” — nothing to pay now.
     What you submit here is received by the { $centre } for review; registering on the BiQAS website ({ $website }), as the notice describes, remains possible.
     Have ready: the unified social credit code (taxpayer ID), the invoice title, the recipient and address, and the practice licence.
     中文：/lang zh
+licence-generic = practice licence
 who-contact = Linked laboratory: { $lab } ({ $code }).
 who-staff = You are a reviewer at the centre: see the queue and the statistics.
 who-guest = You have not linked a laboratory yet. Registered labs link with the code the centre sent; new labs tap “Register a new lab”.
