@@ -709,6 +709,7 @@ def export_sheet(
                 chosen = set(enr.specialties or [])
                 review = r.review
                 tests = [c.test_index[k][1].code for k in enr.last_year_tests or [] if k in c.test_index]
+                tests += enr.extra_tests or []  # typed by the lab: not in the catalogue
                 row |= {
                     "revision": enr.revision,
                     "submitted": enr.submitted_at,

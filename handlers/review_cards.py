@@ -214,6 +214,8 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
                 reason = reasons.get(s) or t("rv-card-no-reason")
                 lines.append(t("plan-declined-reason", name=c.specialty_by_code[s].label(lang), reason=reason))
     lines.append(t("rv-card-tests", prev=c.previous_year, count=len(enr.last_year_tests or [])))
+    if enr.extra_tests:
+        lines.append(t("rv-card-extra-tests", count=len(enr.extra_tests), list=join(enr.extra_tests, lang)))
     lines.append(t("rv-card-agreement", state=_docs_line(t, p.agreement)))
     until = day(lab.licence_valid_to, lang) if lab.licence_valid_to else "—"
     if p.licence_expired:

@@ -564,3 +564,14 @@ def test_the_demo_desk_starts_with_printed_passwords(tmp_path: object) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_the_lab_page_lists_the_tests_typed_outside_the_list(desk: Desk, app: App) -> None:
+    lab_id, enr_id = await lab_with_submission(app)
+    async with app.db.transaction() as s:
+        enr = await s.get(Enrollment, enr_id)
+        assert enr is not None
+        enr.extra_tests = ["降钙素原", "白细胞介素-6"]
+    assert await desk.login("rev") == 303
+    _, html = await desk.page(f"/labs/{lab_id}")
+    assert "<b>列表外项目</b>：降钙素原、白细胞介素-6" in html

@@ -239,6 +239,8 @@ async def _lab(
         )
         names = await display_names(s, {a.actor for a in audit} | {r.reviewer for r in history})
     tests = _tests(desk, enr.last_year_tests or [], lang)
+    if enr.extra_tests:  # typed by the lab: not in the catalogue
+        tests.append((desk.app.services.catalog.t(lang, "desk-extra-tests"), list(enr.extra_tests)))
     sections = [
         (key, [(f.key, f.label, (getattr(enr, key) or {}).get(f.key)) for f in fields])
         for key, fields in FIELDS.items()

@@ -171,6 +171,7 @@ _LAB = (
 _ENROLLMENT = (
     Enrollment.id, Enrollment.lab_id, Enrollment.status, Enrollment.lab_info, Enrollment.invoice,
     Enrollment.mailing, Enrollment.specialties, Enrollment.mandatory_declined, Enrollment.last_year_tests,
+    Enrollment.extra_tests,
     Enrollment.revision, Enrollment.submitted_at, Enrollment.decided_at, Enrollment.returned_items,
     Enrollment.checklist_submitted_at, Enrollment.plan_confirmed_at,
 )  # fmt: skip

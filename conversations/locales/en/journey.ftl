@@ -70,6 +70,16 @@ ck-none-selected = Nothing ticked yet. Tick at least one test (every test the la
 ck-submit = ✅ Submit
 ck-edit = ✏️ Change
 ck-done = Step 1 submitted: { $count } tests performed in { $prev }. You can still change it until the deadline.
+ck-extra-button = ➕ Tests not in the list ({ $count })
+ck-extra-intro =
+    Tests not in the list: type their names (several at once, separated by commas or new lines); add every test performed in { $prev }, at most { $max }.
+    Tap “✖ name” to remove one.
+ck-extra-empty = None added yet.
+ck-extra-list = Added: { $list }
+ck-extra-line = • Tests not in the list ({ $count }): { $list }
+ck-extra-refused = ⚠️ “{ $name }” was not added: { $reason } Please correct it and type it again (nothing you typed this time was added).
+ck-extra-too-many = ⚠️ At most { $max } tests not in the list; nothing you typed this time was added. Remove what is not needed, or group similar tests.
+ck-extra-in-catalogue = Already in the list, ticked for you: { $list }
 
 plan-title-lab_info = Lab details
 plan-title-invoice = Invoicing details

@@ -13,6 +13,7 @@ rv-card-name-differs = The invoice title “{ $title }” differs from the insti
 rv-card-specialties = Specialties ({ $count }): { $list }
 rv-card-mandatory-declined = Mandatory specialties declined: { $list }
 rv-card-tests = Tests performed in { $prev }: { $count }
+rv-card-extra-tests = Tests not in the list ({ $count }): { $list }
 rv-card-agreement = Fee-deferral agreement: { $state }
 rv-card-licence = Practice licence: { $state }
 rv-card-licence-expired = valid until { $until }, expires before { $basis ->

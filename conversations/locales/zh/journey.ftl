@@ -70,6 +70,16 @@ ck-none-selected = 还没有勾选任何项目。请至少勾选一项（实验�
 ck-submit = ✅ 确认提交
 ck-edit = ✏️ 返回修改
 ck-done = 第一步已提交：{ $prev } 年已开展项目 { $count } 项。截止前仍可修改。
+ck-extra-button = ➕ 列表中没有的项目（{ $count }）
+ck-extra-intro =
+    列表中没有的检验项目：请直接输入项目名称（可一次输入多个，用顿号或换行分开），{ $prev } 年开展的都请填上，最多 { $max } 项。
+    点“✖ 名称”可删除。
+ck-extra-empty = 还没有添加。
+ck-extra-list = 已添加：{ $list }
+ck-extra-line = • 列表外项目（{ $count }）：{ $list }
+ck-extra-refused = ⚠️ “{ $name }”没有添加：{ $reason } 请改正后重新输入（这次输入的都没有添加）。
+ck-extra-too-many = ⚠️ 列表外项目最多 { $max } 项，这次输入的没有添加。请先删除不需要的，或把同类项目合并填写。
+ck-extra-in-catalogue = 已在列表中，已为您勾选：{ $list }
 
 plan-title-lab_info = 本室信息
 plan-title-invoice = 开票信息

@@ -13,6 +13,7 @@ rv-card-name-differs = 开票单位“{ $title }”与单位名称“{ $name }�
 rv-card-specialties = 参加专业（{ $count }）：{ $list }
 rv-card-mandatory-declined = 未参加的必选专业：{ $list }
 rv-card-tests = { $prev } 年已开展项目：{ $count } 项
+rv-card-extra-tests = 列表外项目（{ $count }）：{ $list }
 rv-card-agreement = 缓交协议：{ $state }
 rv-card-licence = 执业许可证：{ $state }
 rv-card-licence-expired = 有效期至 { $until }，在{ $basis ->
