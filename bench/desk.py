@@ -61,7 +61,9 @@ async def measure(url: str, data_dir: Path, labs: int, requests: int) -> dict[st
     from bot.settings import Settings
     from storage.models import DeskAccount
 
-    settings = Settings(EQA_DATABASE_URL=url, EQA_DATA_DIR=str(data_dir), EQA_NOW="2025-02-10T10:00:00+08:00", _env_file=None)
+    settings = Settings(
+        EQA_DATABASE_URL=url, EQA_DATA_DIR=str(data_dir), EQA_NOW="2025-02-10T10:00:00+08:00", _env_file=None
+    )
     app = await build_app(settings)
     started = time.perf_counter()
     await seed_labs(app, labs, prefix="HN")
@@ -79,7 +81,9 @@ async def measure(url: str, data_dir: Path, labs: int, requests: int) -> dict[st
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             page = await (await http.get(base + "/login")).text()
             token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-            await http.post(base + "/login", data={"csrf": token, "name": "bench", "password": "bench-password", "next": "/queue"})
+            await http.post(
+                base + "/login", data={"csrf": token, "name": "bench", "password": "bench-password", "next": "/queue"}
+            )
             html = await (await http.get(base + "/queue")).text()
             token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
             lab = re.search(r'href="/labs/(\d+)"', html).group(1)  # type: ignore[union-attr]

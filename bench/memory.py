@@ -215,8 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     _, bare = import_cost()
     imported, loaded = import_cost("bot.cli", "bot.serve", f"bot.{args.transport}_transport")
     figures = asyncio.run(measure(args))
-    print(f"eqa-bot run ({args.transport}), {args.labs} labs, {figures['updates']} updates "
-          f"in {figures['seconds']:.1f} s")
+    print(
+        f"eqa-bot run ({args.transport}), {args.labs} labs, {figures['updates']} updates in {figures['seconds']:.1f} s"
+    )
     print(f"  baseline: bare interpreter          {bare:7.1f} MB")
     print(f"  baseline: eqa-bot run's imports     {loaded:7.1f} MB  (+{imported:.1f})")
     print(f"  serving, before any update          {figures['serving']:7.1f} MB")

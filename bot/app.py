@@ -30,7 +30,7 @@ PLATFORMS = ("telegram", "wechat", "console")
 
 
 def split_chat(ref: str | None) -> tuple[str | None, str | None]:
-    """"telegram:-100123" → ("-100123", "telegram"); a bare id keeps the platform of whoever triggers."""
+    """ "telegram:-100123" → ("-100123", "telegram"); a bare id keeps the platform of whoever triggers."""
     head, sep, tail = (ref or "").partition(":")
     if sep and head in PLATFORMS and tail:
         return tail, head

@@ -73,6 +73,7 @@ PERSONAS = {
     "new": Persona("new", GUEST_USER, GUEST_USER, GUEST_NAME, "con-persona-new"),
 }
 
+
 class Console:
     def __init__(self, app: App, *, out: TextIO = sys.stdout, downloads: Path | None = None) -> None:
         self.app = app
@@ -129,9 +130,7 @@ class Console:
             return True
         if stripped.startswith("/"):
             name, _, args = stripped[1:].partition(" ")
-            await self._send(
-                self._event("command", text=stripped, command=name.split("@")[0].lower(), args=args)
-            )
+            await self._send(self._event("command", text=stripped, command=name.split("@")[0].lower(), args=args))
             return True
         await self._send(self._event("text", text=line))
         return True
@@ -248,9 +247,7 @@ class Console:
                 )
             return self._box(
                 self.t("con-bot"),
-                "🖼 "
-                + "\n🖼 ".join(names)
-                + (f"\n{action.items[0].caption}" if action.items[0].caption else ""),
+                "🖼 " + "\n🖼 ".join(names) + (f"\n{action.items[0].caption}" if action.items[0].caption else ""),
                 (),
             )
         return ""

@@ -215,4 +215,3 @@ def _retry_after(response: httpx.Response, default: float) -> float:
     with contextlib.suppress(TypeError, ValueError):
         return max(1.0, float(response.headers.get("retry-after")))
     return default
-

@@ -29,9 +29,7 @@ _MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(
 # licence registration numbers (up to about 24), in any case and whether or not their check character is
 # right (a mistyped code is still somebody's code): 15–40 letters and digits standing alone, at least 8 of
 # them digits; and 12–14 digits alone (licence numbers of the 14-digit kind).
-_LONG_ID = re.compile(
-    r"(?<![0-9A-Za-z])(?:(?=(?:[A-Za-z]*[0-9]){8})[0-9A-Za-z]{15,40}|[0-9]{12,14})(?![0-9A-Za-z])"
-)
+_LONG_ID = re.compile(r"(?<![0-9A-Za-z])(?:(?=(?:[A-Za-z]*[0-9]){8})[0-9A-Za-z]{15,40}|[0-9]{12,14})(?![0-9A-Za-z])")
 # Binding codes: as shown ("ABCD-2345", in any case), after a lab code as people type them
 # ("HN0001 abcd2345", "HN0001_ABCD 2345": any form the bind step reads) and alone in capitals ("ABCD2345").
 _DISPLAY_CODE = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}-[0-9A-Za-z]{4}(?![0-9A-Za-z-])")

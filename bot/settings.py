@@ -18,16 +18,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     telegram_bot_token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
-    telegram_api_base_url: str = Field(
-        "https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE_URL")
-    )
-    database_url: str = Field(
-        "sqlite+aiosqlite:///var/eqa.sqlite3", validation_alias=_env("EQA_DATABASE_URL")
-    )
+    telegram_api_base_url: str = Field("https://api.telegram.org", validation_alias=_env("TELEGRAM_API_BASE_URL"))
+    database_url: str = Field("sqlite+aiosqlite:///var/eqa.sqlite3", validation_alias=_env("EQA_DATABASE_URL"))
     data_dir: Path = Field(Path("var/data"), validation_alias=_env("EQA_DATA_DIR"))
-    admin_ids: Annotated[frozenset[str], NoDecode] = Field(
-        frozenset(), validation_alias=_env("EQA_ADMIN_IDS")
-    )
+    admin_ids: Annotated[frozenset[str], NoDecode] = Field(frozenset(), validation_alias=_env("EQA_ADMIN_IDS"))
     review_chat_id: str | None = Field(None, validation_alias=_env("EQA_REVIEW_CHAT_ID"))
     campaign: Path | None = Field(None, validation_alias=_env("EQA_CAMPAIGN"))
     timezone: str = Field("Asia/Shanghai", validation_alias=_env("EQA_TIMEZONE"))

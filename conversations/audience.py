@@ -101,9 +101,7 @@ async def recipients(
     query = (
         select(Contact, UserProfile.language)
         .join(labs, labs.c.id == Contact.lab_id)
-        .outerjoin(
-            UserProfile, and_(UserProfile.platform == Contact.platform, UserProfile.user_id == Contact.user_id)
-        )
+        .outerjoin(UserProfile, and_(UserProfile.platform == Contact.platform, UserProfile.user_id == Contact.user_id))
         .where(
             Contact.active.is_(True),
             Contact.user_id.is_not(None),

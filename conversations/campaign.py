@@ -293,9 +293,7 @@ def parse_campaign(text: str, *, source: str = "<campaign>") -> Campaign:
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"{source}: not valid TOML: {exc}") from exc
     try:
-        return Campaign.model_validate(
-            raw.get("campaign", raw) | {k: v for k, v in raw.items() if k != "campaign"}
-        )
+        return Campaign.model_validate(raw.get("campaign", raw) | {k: v for k, v in raw.items() if k != "campaign"})
     except ValidationError as exc:
         raise CampaignError(f"{source}: {_describe(exc)}") from exc
 

@@ -80,9 +80,7 @@ def current_step(ctx: Ctx) -> Step | None:
     return flow.steps.get(ctx.state.step or flow.first)
 
 
-async def start(
-    ctx: Ctx, flow_name: str, step: str | None = None, data: Mapping[str, object] | None = None
-) -> None:
+async def start(ctx: Ctx, flow_name: str, step: str | None = None, data: Mapping[str, object] | None = None) -> None:
     """Enter a flow at its first (or the given) step and show that screen."""
     flow = REGISTRY[flow_name]
     ctx.goto(flow.name, step or flow.first, data if data is not None else {})

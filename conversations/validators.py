@@ -427,9 +427,7 @@ _SPACES_RE = re.compile(r"\s+")
 
 def _is_emoji(ch: str) -> bool:
     cp = ord(ch)
-    return (
-        0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF or cp in (0xFE0F, 0x20E3)
-    )
+    return 0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF or cp in (0xFE0F, 0x20E3)
 
 
 def _clean_text(text: str) -> str:

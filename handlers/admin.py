@@ -301,9 +301,7 @@ async def prepare_import(p: Prepare) -> dict[str, Any]:
     out: dict[str, Any] = {"roster": report, "roster_sha": hashlib.sha256(data).hexdigest()}
     if report.issues and not report.file_refused:
         catalog, lang = p.services.catalog, p.lang
-        out["roster_problems"] = await run_heavy(
-            write_import_report, report, lambda key, a: catalog.t(lang, key, **a)
-        )
+        out["roster_problems"] = await run_heavy(write_import_report, report, lambda key, a: catalog.t(lang, key, **a))
     return out
 
 

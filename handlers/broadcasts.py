@@ -126,9 +126,7 @@ async def broadcast_command(ctx: Ctx) -> None:
 @command("payment", role="admin")
 async def payment_command(ctx: Ctx) -> None:
     # Fees concern the labs that take part: approved ones by default; the admin may choose others.
-    await flows.start(
-        ctx, FLOW, "compose", {"kind": "payment", "audience": Audience("status", "approved").to_dict()}
-    )
+    await flows.start(ctx, FLOW, "compose", {"kind": "payment", "audience": Audience("status", "approved").to_dict()})
 
 
 @admin_only

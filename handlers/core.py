@@ -72,9 +72,7 @@ class Core:
         self.db = db
         self.services = services
 
-    async def handle(
-        self, event: Inbound, *, after: AfterHook | None = None, claimant: str | None = None
-    ) -> Outcome:
+    async def handle(self, event: Inbound, *, after: AfterHook | None = None, claimant: str | None = None) -> Outcome:
         """Handle one event. A transport that delivers the replies itself names itself as `claimant`: the
         reply rows are then written already claimed by it, so no outbox worker can send them too, and should
         it die they are taken back (at once on this machine, after the lease elsewhere)."""
@@ -194,9 +192,7 @@ class Core:
         try:
             if event.kind == "album":
                 store = self.services.store
-                files = tuple(
-                    [(ref, await asyncio.to_thread(store.get, ref.stored or "")) for ref in event.files]
-                )
+                files = tuple([(ref, await asyncio.to_thread(store.get, ref.stored or "")) for ref in event.files])
             elif event.file is not None and prepared.data is not None:
                 files = ((event.file, prepared.data),)
             else:
@@ -226,9 +222,7 @@ class Core:
             reply = Reply(text, chat_id=event.chat_id, platform=event.platform)
             await queue_replies(session, [NewRow(event.platform, event.chat_id, to_payload(reply))], now=utcnow())
 
-    async def _apologise(
-        self, event: Inbound, claimant: str | None = None, after: AfterHook | None = None
-    ) -> Outcome:
+    async def _apologise(self, event: Inbound, claimant: str | None = None, after: AfterHook | None = None) -> Outcome:
         """A bug must not turn into silence or a redelivery loop: mark the update handled, say sorry. An album
         that failed is removed with it (its parts would otherwise be handed over again at every flush)."""
         async with self.db.transaction() as session:

@@ -271,8 +271,11 @@ async def _create_lab(ctx: Ctx, app: Application) -> Lab:
     t = tr(ctx, lang)
     mobile = str(d.get("mobile") or "")
     # The notice: after approval the centre sends the BiQAS user name and password by SMS to this mobile.
-    sms = t("rv-app-biqas-sms", mobile=f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 11 else mobile,
-            website=ctx.campaign.website)
+    sms = t(
+        "rv-app-biqas-sms",
+        mobile=f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) >= 11 else mobile,
+        website=ctx.campaign.website,
+    )
     ctx.push(
         Reply(
             t(

@@ -519,8 +519,7 @@ def _analyse(picture: _Picture, *, purpose: str, config: PrecheckConfig) -> _Ana
     sx, sy = detail.width / overview.width, detail.height / overview.height
     crop = detail.crop((round(page[0] * sx), round(page[1] * sy), round(page[2] * sx), round(page[3] * sy)))
     if crop.width > target:
-        crop = crop.resize((round(target), max(1, round(crop.height * target / crop.width))),
-                           Image.Resampling.BOX)
+        crop = crop.resize((round(target), max(1, round(crop.height * target / crop.width))), Image.Resampling.BOX)
     return _Analysis(
         width=picture.width,
         height=picture.height,
@@ -613,7 +612,7 @@ def _active_content(reader: Any, data: bytes) -> bool:
 
 
 def _unreadable(exc: BaseException) -> _Unusable:
-    """"This file could not be read", with a short technical reason (what the parser tripped on)."""
+    """ "This file could not be read", with a short technical reason (what the parser tripped on)."""
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())
     reason = "".join(ch for ch in reason if ch.isprintable())[:100]
     return _Unusable("pre-pdf-unreadable", {"reason": reason})

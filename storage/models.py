@@ -170,9 +170,7 @@ class Application(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     year: Mapped[int]
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending", index=True
-    )  # pending|approved|rejected
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|approved|rejected
     revision: Mapped[int] = mapped_column(default=1)
     lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -237,9 +235,7 @@ class Document(Base):
     precheck: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # What was read on it (storage.reading: fields with confidence, findings); None when not read.
     reading: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    platform_file_id: Mapped[str | None] = mapped_column(
-        String(256)
-    )  # lets a transport re-send without upload
+    platform_file_id: Mapped[str | None] = mapped_column(String(256))  # lets a transport re-send without upload
     uploaded_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -248,9 +244,7 @@ class Review(Base):
     """A reviewer's decision. One per (subject, revision): the first decision stands."""
 
     __tablename__ = "reviews"
-    __table_args__ = (
-        UniqueConstraint("subject", "subject_id", "revision", name="uq_reviews_subject_revision"),
-    )
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "revision", name="uq_reviews_subject_revision"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(16))  # enrollment | application
@@ -335,17 +329,13 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    broadcast_id: Mapped[int | None] = mapped_column(
-        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
-    )
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(128))
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # serialised Outbound actions
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|sending|sent|failed|blocked|cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed|blocked|cancelled
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))

@@ -287,6 +287,8 @@ def max_sheet_rows(max_rows: int) -> int:
     """Rows a sheet may hold, blank or formatted ones included, for ``max_rows`` of data: every row
     costs parsing time even when it is then skipped."""
     return max_rows + 10_000
+
+
 _ARG_VALUE_MAX = 40  # values quoted back in messages are cut to this many characters
 _ALLOWED_SHOWN = 8  # how many allowed values a refusal lists
 

@@ -67,9 +67,7 @@ class Transcript:
             elif isinstance(action, SendDocument | SendPhoto):
                 data = action.file.data or self.core.services.store.get(action.file.stored or "")
                 shown.append(
-                    Shown(
-                        str(next(self._ids)), action.caption, action.buttons, [(action.file.filename, data)]
-                    )
+                    Shown(str(next(self._ids)), action.caption, action.buttons, [(action.file.filename, data)])
                 )
             elif isinstance(action, SendAlbum):
                 files = [

@@ -64,7 +64,9 @@ def pdf_with_javascript() -> bytes:
 
 def pdf_with_launch() -> bytes:
     def mutate(w, p):  # type: ignore[no-untyped-def]
-        action = DictionaryObject({NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("x.exe")})
+        action = DictionaryObject(
+            {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("x.exe")}
+        )
         w._root_object[NameObject("/OpenAction")] = w._add_object(action)
 
     return _pdf(mutate)

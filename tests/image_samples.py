@@ -53,8 +53,10 @@ def draw_seal(page: Image.Image, centre: tuple[int, int], diameter: int, *, fade
     c = size / 2
     star_r = diameter * 0.16
     pts = [
-        (c + star_r * (1 if k % 2 == 0 else 0.4) * math.sin(math.pi * k / 5),
-         c - star_r * (1 if k % 2 == 0 else 0.4) * math.cos(math.pi * k / 5))
+        (
+            c + star_r * (1 if k % 2 == 0 else 0.4) * math.sin(math.pi * k / 5),
+            c - star_r * (1 if k % 2 == 0 else 0.4) * math.cos(math.pi * k / 5),
+        )
         for k in range(10)
     ]
     d.polygon(pts, fill=255)

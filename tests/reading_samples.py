@@ -470,4 +470,3 @@ def agreement_sample(
 
 def agreement_set(count: int = 40, start: int = 5000) -> list[Sample]:
     return [agreement_sample(start + i) for i in range(count)]
-

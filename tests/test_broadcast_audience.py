@@ -66,7 +66,12 @@ async def test_recipients_are_the_reachable_contacts(app: App, labs: dict[str, i
         people = await recipients(s, app.campaign, Audience("all"))
         by_chat = {r.chat_id: r for r in people}
         assert set(by_chat) == {
-            "L-fresh-p0", "L-ready-p0", "L-returned-p0", "L-submitted-p0", "L-approved-p0", "L-approved-b1",
+            "L-fresh-p0",
+            "L-ready-p0",
+            "L-returned-p0",
+            "L-submitted-p0",
+            "L-approved-p0",
+            "L-approved-b1",
         }
         assert by_chat["L-fresh-p0"].language == "en" and by_chat["L-ready-p0"].language == "zh"
         assert by_chat["L-approved-b1"].is_backup and not by_chat["L-approved-p0"].is_backup

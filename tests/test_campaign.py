@@ -11,7 +11,24 @@ import pytest
 
 from conversations.campaign import CampaignError, load_campaign, parse_campaign
 
-NOTICE_SPECIALTIES = ["临床常规化学", "全血细胞计数", "临床免疫学", "临床微生物学", "凝血实验", "PCR", "血站血液检验", "尿液化学分析", "特殊蛋白", "肿瘤标志物", "临床干化学", "血气分析", "脂类分析", "血型", "临床输血相容性检测", "新冠病毒核酸"]
+NOTICE_SPECIALTIES = [
+    "临床常规化学",
+    "全血细胞计数",
+    "临床免疫学",
+    "临床微生物学",
+    "凝血实验",
+    "PCR",
+    "血站血液检验",
+    "尿液化学分析",
+    "特殊蛋白",
+    "肿瘤标志物",
+    "临床干化学",
+    "血气分析",
+    "脂类分析",
+    "血型",
+    "临床输血相容性检测",
+    "新冠病毒核酸",
+]
 # The centre's notice, every rule's source (a copy of shared/seed/, so the checks run wherever the tests do).
 NOTICE = Path(__file__).resolve().parent / "data" / "henan-eqa-2025-registration-notice.txt"
 
@@ -47,9 +64,13 @@ def test_shipped_campaign_matches_the_notice() -> None:
 def test_contacts_are_quoted_exactly() -> None:
     c = load_campaign()
     text = c.contacts.text("zh")
-    for fragment in ("李书杰、张愔", "0371-67966305、0371-66968015", "henancccl@yeah.net",
-                     "郑州市建设东路 1 号，郑州大学第一附属医院河医院区门诊楼 12 楼",
-                     "标源 BIQAS 质量评价网络系统技术支持：400-999-2890 转 2"):
+    for fragment in (
+        "李书杰、张愔",
+        "0371-67966305、0371-66968015",
+        "henancccl@yeah.net",
+        "郑州市建设东路 1 号，郑州大学第一附属医院河医院区门诊楼 12 楼",
+        "标源 BIQAS 质量评价网络系统技术支持：400-999-2890 转 2",
+    ):
         assert fragment in text
     # The notice typesets the name as "张 愔"; the person is 张愔 (a space inside a name is no part of it).
     notice = NOTICE.read_text(encoding="utf-8").replace("张 愔", "张愔")
@@ -66,7 +87,10 @@ def test_faq_answers_quote_the_notice() -> None:
     c = load_campaign()
     # Each of these answers is a verbatim sentence of the notice (whitespace aside).
     for topic, sentence in (
-        ("review", "未上传由科室负责人签字并加盖单位公章的“缓交协议”和“执业资格许可证”（二者缺一不可）的单位，不能通过审核。"),
+        (
+            "review",
+            "未上传由科室负责人签字并加盖单位公章的“缓交协议”和“执业资格许可证”（二者缺一不可）的单位，不能通过审核。",
+        ),
         ("late", "审核不通过或逾期未申报的实验室，不发放本年度室间质量评价样品。"),
         ("eligibility", "不接受仪器、试剂等生产、销售机构参评。"),
     ):
@@ -107,8 +131,6 @@ def test_days_left_and_closing() -> None:
     assert not c.is_closed(datetime(2025, 2, 25, 15, 59, 59, tzinfo=UTC))
 
 
-
-
 def _without(text: str, line_start: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.startswith(line_start))
 
@@ -131,8 +153,11 @@ def test_duplicate_specialty_code_is_refused_by_name() -> None:
 
 
 def test_duplicate_test_code_is_refused_by_name() -> None:
-    text = shipped_text().replace('{ code = "Na", name = "钠", name_en = "Sodium" },\n  { code = "Cl"',
-                                  '{ code = "K", name = "钠", name_en = "Sodium" },\n  { code = "Cl"', 1)
+    text = shipped_text().replace(
+        '{ code = "Na", name = "钠", name_en = "Sodium" },\n  { code = "Cl"',
+        '{ code = "K", name = "钠", name_en = "Sodium" },\n  { code = "Cl"',
+        1,
+    )
     with pytest.raises(CampaignError, match=r"specialties\.CHEM\.tests: duplicate code 'K'"):
         parse_campaign(text)
 
@@ -140,7 +165,7 @@ def test_duplicate_test_code_is_refused_by_name() -> None:
 def test_unknown_field_and_bad_toml_are_refused(tmp_path: Path) -> None:
     with pytest.raises(CampaignError, match="not valid TOML"):
         parse_campaign("year = ")
-    text = shipped_text().replace("website = \"www.henanccl.cn\"\nmin_level_rank", "webiste = 1\nmin_level_rank")
+    text = shipped_text().replace('website = "www.henanccl.cn"\nmin_level_rank', "webiste = 1\nmin_level_rank")
     with pytest.raises(CampaignError, match="webiste"):
         parse_campaign(text)
     with pytest.raises(CampaignError, match="not found"):

@@ -234,7 +234,9 @@ async def _resend_lost(url: str, tg: FakeTelegram, chat: str, since: float) -> l
                 text = r.payload.get("text") or r.payload.get("caption")
                 if r.chat_id != chat or written < since or not text:
                     continue
-                if not any(json.dumps(text, ensure_ascii=False)[1:-1] in params for at, params in calls if at >= written):
+                if not any(
+                    json.dumps(text, ensure_ascii=False)[1:-1] in params for at, params in calls if at >= written
+                ):
                     lost.append(r.id)
             return await outbox_repo.resend(s, lost, utcnow())
     finally:

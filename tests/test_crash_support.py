@@ -134,7 +134,9 @@ class Walker:
             while True:
                 wait = min(self.silence, deadline - time.monotonic()) if on_silence else deadline - time.monotonic()
                 try:
-                    seen = await self.user.wait_for_message(lambda m, e=act.expect: _shows(m, e), timeout=max(wait, 0.1))
+                    seen = await self.user.wait_for_message(
+                        lambda m, e=act.expect: _shows(m, e), timeout=max(wait, 0.1)
+                    )
                     break
                 except AssertionError as exc:
                     if on_silence is not None and time.monotonic() < deadline and await on_silence(i, act):

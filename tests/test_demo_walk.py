@@ -59,7 +59,9 @@ class Terminal:
             try:
                 chunk = self._chunks.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no prompt within {timeout}s; output so far:\n{self.transcript}{raw.decode()}") from None
+                raise AssertionError(
+                    f"no prompt within {timeout}s; output so far:\n{self.transcript}{raw.decode()}"
+                ) from None
             raw += chunk
             text = raw.decode("utf-8", errors="replace")
             if not chunk or PROMPT.search(text):

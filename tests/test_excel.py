@@ -178,9 +178,7 @@ def test_accepts_rows_with_synonym_headers_and_normalises_values() -> None:
             None,
         ]
     )
-    ws.append(
-        [77, "南阳妇幼", "妇幼保健院", "二级", "南阳市", None, None, None, None, 20290101, None, None, None]
-    )
+    ws.append([77, "南阳妇幼", "妇幼保健院", "二级", "南阳市", None, None, None, None, 20290101, None, None, None])
     ws["A4"].number_format = "000000"  # a lab code with leading zeros kept by the display format
     ws.append(
         [

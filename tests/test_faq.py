@@ -180,9 +180,7 @@ async def test_review_state_and_what_is_missing(contact: Person, app: App) -> No
     await contact.send("我们审核通过了没")
     text = contact.last.text
     assert "您单位目前的审核状态：尚未提交" in text
-    assert (
-        "您单位还缺：上年已开展项目勾选、开票、邮寄信息和参加专业的确认、签字盖章的缓交协议、执业许可证" in text
-    )
+    assert "您单位还缺：上年已开展项目勾选、开票、邮寄信息和参加专业的确认、签字盖章的缓交协议、执业许可证" in text
     lab = await _lab(app)
     async with app.db.transaction() as s:
         enr = await s.scalar(select(Enrollment).where(Enrollment.lab_id == lab.id))

@@ -37,7 +37,9 @@ async def _album_parts(app: App) -> int:
         return int(await s.scalar(select(func.count()).select_from(AlbumItem)) or 0)
 
 
-async def test_an_album_of_bombs_does_not_keep_others_waiting(app: App, contact: Person, transcript: Transcript) -> None:
+async def test_an_album_of_bombs_does_not_keep_others_waiting(
+    app: App, contact: Person, transcript: Transcript
+) -> None:
     await _at_agreement_upload(contact)
     bomb = flat_png(BOMB, BOMB)
     for n in range(10):
@@ -67,7 +69,9 @@ async def test_an_album_of_bombs_does_not_keep_others_waiting(app: App, contact:
 async def test_a_crafted_pdf_in_an_album_is_refused_and_nothing_is_saved(app: App, contact: Person) -> None:
     await _at_agreement_upload(contact)
     for n in range(2):
-        await contact.send_file(pdf_rotate_text() + bytes([n]), name="x.pdf", mime="application/pdf", media_group_id="a")
+        await contact.send_file(
+            pdf_rotate_text() + bytes([n]), name="x.pdf", mime="application/pdf", media_group_id="a"
+        )
     outcomes = await contact.t.core.flush_albums(force=True)
     text = texts(contact.t.deliver(outcomes[0].deliveries))
     assert text.count("无法读取这个 PDF 文件") == 2 and "已保存" not in text.replace("未保存", "")

@@ -105,5 +105,7 @@ async def test_the_roster_is_read_outside_the_transaction_with_progress(
     from storage.models import OutboxMessage
 
     async with app.db.reading() as s:
-        payloads = [r.payload for r in await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == admin.chat_id))]
+        payloads = [
+            r.payload for r in await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == admin.chat_id))
+        ]
     assert any("正在读取名册" in str(p) for p in payloads)

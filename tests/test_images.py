@@ -359,8 +359,12 @@ def test_oriented_jpeg_applies_exif_and_limits_size() -> None:
     assert im.getexif().get(0x0112) in (None, 1)
     # Upright: close to the original upright picture, pixel for pixel at thumbnail size.
     reference = upright.resize(im.size)
-    diff = sum(abs(a - b) for a, b in zip(im.convert("L").resize((45, 60)).tobytes(),
-                                          reference.convert("L").resize((45, 60)).tobytes(), strict=True))
+    diff = sum(
+        abs(a - b)
+        for a, b in zip(
+            im.convert("L").resize((45, 60)).tobytes(), reference.convert("L").resize((45, 60)).tobytes(), strict=True
+        )
+    )
     assert diff / (45 * 60) < 12
 
 

@@ -245,8 +245,13 @@ async def test_seeded_lab_from_binding_to_submission(app: App, transcript: Trans
         assert expected in agreement_text
     # A form the director signs: the institution as 乙方, the department beneath, the head named at the
     # signature, the credit code and the address, all as confirmed in step 2.
-    for expected in ("乙方（单位）：郑州市第一人民医院科室：郑州市第一人民医院检验科", "科室负责人：张伟",
-                     "12410000415800281H", "郑州市金水区示范路1号", "乙方（盖章）：郑州市第一人民医院"):
+    for expected in (
+        "乙方（单位）：郑州市第一人民医院科室：郑州市第一人民医院检验科",
+        "科室负责人：张伟",
+        "12410000415800281H",
+        "郑州市金水区示范路1号",
+        "乙方（盖章）：郑州市第一人民医院",
+    ):
         assert expected in agreement_text, expected
     docs = await _docs(app, lab_id)
     assert [(d.kind, d.status) for d in docs] == [("agreement", "active"), ("licence", "active")]
@@ -594,7 +599,9 @@ async def test_binding_takes_over_the_rosters_contact(app: App, transcript: Tran
     await person.send(f"/start HN0001_{await _code(app, lab_id)}")
     async with app.db.reading() as s:
         contacts = (await s.scalars(select(Contact).where(Contact.lab_id == lab_id))).all()
-    assert [(c.user_id, c.name, c.mobile, c.active) for c in contacts] == [("from-roster", "孙主管", "13711112222", True)]
+    assert [(c.user_id, c.name, c.mobile, c.active) for c in contacts] == [
+        ("from-roster", "孙主管", "13711112222", True)
+    ]
     await walk_checklist(person)
     await person.send("0371-67966305")
     await person.send("张伟")

@@ -82,11 +82,13 @@ async def test_two_workers_claim_disjoint_rows(app: App, database_url: str) -> N
 async def test_403_marks_the_row_blocked_and_the_contact_inactive(app: App) -> None:
     _, (contact_id,) = await add_lab(app, "HN0100")
     async with app.db.transaction() as s:
-        bc = await repo.create_broadcast(s, kind="broadcast", text="x", audience={}, created_by=None,
-                                         report_chat=None, now=utcnow())
+        bc = await repo.create_broadcast(
+            s, kind="broadcast", text="x", audience={}, created_by=None, report_chat=None, now=utcnow()
+        )
         reply = Reply("hello", chat_id="HN0100-p0", platform="test")
-        await repo.add_rows(s, [repo.NewRow("test", "HN0100-p0", to_payload(reply), "k1", contact_id)],
-                            now=utcnow(), broadcast_id=bc.id)
+        await repo.add_rows(
+            s, [repo.NewRow("test", "HN0100-p0", to_payload(reply), "k1", contact_id)], now=utcnow(), broadcast_id=bc.id
+        )
     sender = FakeSender()
     sender.blocked.add("HN0100-p0")
     await OutboxWorker(app.db, sender, fast_gate()).drain()
@@ -297,8 +299,11 @@ async def test_rows_held_by_a_dead_process_of_this_machine_are_taken_back_at_onc
             ("claimed", f"{host}:{os.getpid()}:live00"),  # ours, alive
             ("claimed", f"fast-path:elsewhere:{gone.pid}"),  # another machine: its lease decides
         ):
-            s.add(OutboxMessage(platform="test", chat_id="c", payload={}, status=status, claimed_by=claimant,
-                                claimed_at=now))
+            s.add(
+                OutboxMessage(
+                    platform="test", chat_id="c", payload={}, status=status, claimed_by=claimant, claimed_at=now
+                )
+            )
     dead = await release_dead_claims(app.db, now)
     assert sorted(dead) == sorted([f"fast-path:{host}:{gone.pid}", f"{host}:{gone.pid}:abc123"])
     async with app.db.reading() as s:

@@ -96,7 +96,10 @@ async def test_a_worker_dying_mid_broadcast_neither_loses_nor_doubles(app: App) 
         try:
             bc_id, contacts = await queue(app, 80)
             clock_at[0] = utcnow()
-            dying = OutboxWorker(app.db, transport, gate(), clock=clock, config=config(lease=lease, batch=50, concurrency=4))
+            dying = OutboxWorker(
+                app.db, transport, gate(), clock=clock, config=config(lease=lease, batch=50, concurrency=4)
+            )
+
             async def keep_sending() -> None:
                 while True:
                     if not await dying.step():
@@ -133,8 +136,6 @@ async def test_a_worker_dying_mid_broadcast_neither_loses_nor_doubles(app: App) 
     assert sum(before.values()) >= 20
     async with app.db.reading() as s:
         final = await repo.counts(s, bc_id)
-        unconfirmed = list(
-            await s.scalars(select(OutboxMessage.chat_id).where(OutboxMessage.status == "unconfirmed"))
-        )
+        unconfirmed = list(await s.scalars(select(OutboxMessage.chat_id).where(OutboxMessage.status == "unconfirmed")))
     assert final["sent"] + final["unconfirmed"] == 80 and final["unconfirmed"] == left["sending"]
     assert all(int(chat) in before for chat in unconfirmed)  # each was in fact delivered before the crash

@@ -39,8 +39,22 @@ from storage.pdf import (
 from tests.image_samples import draw_seal, jpeg
 
 SPECIALTIES = [
-    "临床常规化学", "全血细胞计数", "临床免疫学", "临床微生物学", "凝血实验", "PCR", "血站血液检验", "尿液化学分析",
-    "特殊蛋白", "肿瘤标志物", "临床干化学", "血气分析", "脂类分析", "血型", "临床输血相容性检测", "新冠病毒核酸",
+    "临床常规化学",
+    "全血细胞计数",
+    "临床免疫学",
+    "临床微生物学",
+    "凝血实验",
+    "PCR",
+    "血站血液检验",
+    "尿液化学分析",
+    "特殊蛋白",
+    "肿瘤标志物",
+    "临床干化学",
+    "血气分析",
+    "脂类分析",
+    "血型",
+    "临床输血相容性检测",
+    "新冠病毒核酸",
 ]
 BODY = [
     "为落实“先参评、后付费”的工作安排，经甲乙双方协商，就2025年度室间质量评价活动质评费用缓交事宜达成如下协议：",
@@ -85,8 +99,15 @@ def receipt(**changes: object) -> ReceiptData:
         "revision": 2,
         "receipt_no": "R2025-000123",
         "sections": [
-            ("本室信息", [("单位名称", LAB_NAME), ("地址", "郑州市建设东路1号"), ("电话", "0371-67966305"),
-                          ("科室负责人", "李书杰")]),
+            (
+                "本室信息",
+                [
+                    ("单位名称", LAB_NAME),
+                    ("地址", "郑州市建设东路1号"),
+                    ("电话", "0371-67966305"),
+                    ("科室负责人", "李书杰"),
+                ],
+            ),
             ("开票信息", [("开票单位名称", "郑州市第七人民医院"), ("纳税人识别号", "124100004158005471")]),
             ("邮寄信息", [("收件人", "张愔"), ("手机", "13837123456"), ("邮编", "450052"), ("备注", "")]),
             ("参加专业", [("专业", "、".join(SPECIALTIES))]),
@@ -141,9 +162,7 @@ def ink_fraction(page: Image.Image) -> float:
 def text_of(pdf: bytes, tmp_path: Path, *args: str) -> str:
     source = tmp_path / "text.pdf"
     source.write_bytes(pdf)
-    return subprocess.run(
-        ["pdftotext", *args, str(source), "-"], check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run(["pdftotext", *args, str(source), "-"], check=True, capture_output=True, text=True).stdout
 
 
 def squeeze(text: str) -> str:
@@ -176,8 +195,19 @@ def test_agreement_renders_chinese(tmp_path: Path) -> None:
     assert ink_fraction(pages[0]) > 0.03
     text = text_of(pdf, tmp_path)
     flat = squeeze(text)
-    for needle in (LAB_NAME, TITLE, "科室负责人签字", "单位公章", "HN0371-0007", "EQA2025-HN0371-0007",
-                   "河南省临床检验中心", "综合医院", "临床微生物学", "PCR", "甲乙双方协商"):
+    for needle in (
+        LAB_NAME,
+        TITLE,
+        "科室负责人签字",
+        "单位公章",
+        "HN0371-0007",
+        "EQA2025-HN0371-0007",
+        "河南省临床检验中心",
+        "综合医院",
+        "临床微生物学",
+        "PCR",
+        "甲乙双方协商",
+    ):
         assert needle in flat, needle
 
 
@@ -334,7 +364,9 @@ def test_no_line_starts_with_closing_punctuation(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("poppler")
 def test_signing_block_moves_with_the_last_paragraph(tmp_path: Path) -> None:
-    body = [f"第{i}条：" + "甲乙双方协商一致，就本年度室间质量评价活动质评费用缓交事宜约定如下。" * 3 for i in range(1, 9)]
+    body = [
+        f"第{i}条：" + "甲乙双方协商一致，就本年度室间质量评价活动质评费用缓交事宜约定如下。" * 3 for i in range(1, 9)
+    ]
     body.append("最后一条：本协议经乙方科室负责人签字并加盖单位公章后生效。")
     pdf = render_agreement(agreement(body=body, specialties=SPECIALTIES, **FORM))
     pages = words(pdf, tmp_path)
@@ -356,8 +388,15 @@ def test_qr_payload_round_trips_and_refuses_strangers() -> None:
     assert parse_qr_payload("EQA1|receipt|2025|HN0371-0007|2025-HN0371-0007-R2|1/1").document_no == (
         "2025-HN0371-0007-R2"
     )
-    for bad in ("", "hello", "EQA1|agreement|2025|X|Y|3/2", "EQA1|letter|2025|X|Y|1/1", "EQA2|agreement|2025|X|Y|1/1",
-                "EQA1|agreement|two|X|Y|1/1", "EQA1|agreement|2025|X|Y|1"):
+    for bad in (
+        "",
+        "hello",
+        "EQA1|agreement|2025|X|Y|3/2",
+        "EQA1|letter|2025|X|Y|1/1",
+        "EQA2|agreement|2025|X|Y|1/1",
+        "EQA1|agreement|two|X|Y|1/1",
+        "EQA1|agreement|2025|X|Y|1",
+    ):
         with pytest.raises(ValueError):
             parse_qr_payload(bad)
 
@@ -395,8 +434,17 @@ def test_receipt_renders(tmp_path: Path) -> None:
     pages = pages_as_images(pdf, tmp_path)
     assert ink_fraction(pages[0]) > 0.02
     flat = squeeze(text_of(pdf, tmp_path))
-    for needle in ("2025年河南省临床检验室间质量评价申报回执", "R2025-000123", LAB_NAME, "124100004158005471",
-                   "第2次提交", "临床输血相容性检测", "请保存本回执", "开票信息", "邮寄信息"):
+    for needle in (
+        "2025年河南省临床检验室间质量评价申报回执",
+        "R2025-000123",
+        LAB_NAME,
+        "124100004158005471",
+        "第2次提交",
+        "临床输血相容性检测",
+        "请保存本回执",
+        "开票信息",
+        "邮寄信息",
+    ):
         assert needle in flat, needle
     # 06:35 UTC is 14:35 in Beijing.
     assert "2025-02-2014:35（北京时间）" in flat
@@ -474,8 +522,10 @@ def test_receipt_never_ends_on_a_page_of_its_note_alone(tmp_path: Path) -> None:
     # than the note (the last section's end comes with it).
     seen_two_pages = False
     for rows in range(12, 30, 2):
-        sections = [("本室信息", [(f"项目{j}", "内容" * 6) for j in range(rows)]), ("上传资料", [("缓交协议", "1 份"),
-                    ("执业许可证", "本年上传")])]
+        sections = [
+            ("本室信息", [(f"项目{j}", "内容" * 6) for j in range(rows)]),
+            ("上传资料", [("缓交协议", "1 份"), ("执业许可证", "本年上传")]),
+        ]
         pdf = render_receipt(receipt(sections=sections))
         pages = words(pdf, tmp_path)
         seen_two_pages |= len(pages) > 1

@@ -213,7 +213,9 @@ async def test_binding_codes_and_licence_numbers_stay_out_of_debug_logs(
         assert "绑定" in person.last.text and "绑定成功" not in person.last.text
         await person.send(f"HN0001 {found.group(0)}")
         assert "绑定成功" in person.last.text
-        logging.getLogger("eqa.test").debug("code %s for %s, lab licence %s", found.group(0), TYPED_ATTEMPT, LICENCE_NOS)
+        logging.getLogger("eqa.test").debug(
+            "code %s for %s, lab licence %s", found.group(0), TYPED_ATTEMPT, LICENCE_NOS
+        )
         await admin.send("/audit HN0001")
     assert TYPED_ATTEMPT in raw.getvalue() and found.group(0) in raw.getvalue()  # logged, and masked on the way out
     code = found.group(0).replace("-", "")

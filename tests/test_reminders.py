@@ -50,8 +50,14 @@ async def test_reminders_skip_finished_labs_and_name_what_each_lacks(app: App) -
     await add_lab(app, "L-fresh")
     await add_lab(app, "L-half", status="draft", checklist_submitted_at=T)
     await add_lab(app, "L-ready", status="draft", checklist_submitted_at=T, plan_confirmed_at=T)
-    await add_lab(app, "L-returned", status="returned", checklist_submitted_at=T, plan_confirmed_at=T,
-                  returned_items=["invoice", "agreement"])
+    await add_lab(
+        app,
+        "L-returned",
+        status="returned",
+        checklist_submitted_at=T,
+        plan_confirmed_at=T,
+        returned_items=["invoice", "agreement"],
+    )
     await add_lab(app, "L-submitted", status="submitted")
     await add_lab(app, "L-approved", status="approved")
     await add_lab(app, "L-en", platform="test")

@@ -137,8 +137,16 @@ async def test_the_first_review_of_a_revision_stands(db: Database) -> None:
             s.add(Review(subject="enrollment", subject_id=1, revision=1, decision="returned", reviewer="t:2"))
     async with db.transaction() as s:
         assert not await insert_ignore(
-            s, Review, {"subject": "enrollment", "subject_id": 1, "revision": 1, "decision": "returned",
-                        "reviewer": "t:2", "reasons": []}
+            s,
+            Review,
+            {
+                "subject": "enrollment",
+                "subject_id": 1,
+                "revision": 1,
+                "decision": "returned",
+                "reviewer": "t:2",
+                "reasons": [],
+            },
         )
         reviews = (await s.scalars(select(Review))).all()
         assert [(r.decision, r.reviewer) for r in reviews] == [("approved", "t:1")]

@@ -195,8 +195,12 @@ def test_taxpayer_id_legacy(legacy: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "error"),
-    [("4101051234567", "val-taxid-length"), ("4101051234567890", "val-taxid-length"),
-     ("41010512345678/", "val-taxid-char"), ("", "val-empty")],
+    [
+        ("4101051234567", "val-taxid-length"),
+        ("4101051234567890", "val-taxid-length"),
+        ("41010512345678/", "val-taxid-char"),
+        ("", "val-empty"),
+    ],
 )
 def test_taxpayer_id_refused(typed: str, error: str) -> None:
     result = v.taxpayer_id(typed)
@@ -284,8 +288,11 @@ def test_landline_henan(typed: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("typed", "value", "area"),
-    [("010-62345678", "010-62345678", "010"), ("02162345678", "021-62345678", "021"),
-     ("0755-86543210", "0755-86543210", "0755")],
+    [
+        ("010-62345678", "010-62345678", "010"),
+        ("02162345678", "021-62345678", "021"),
+        ("0755-86543210", "0755-86543210", "0755"),
+    ],
 )
 def test_landline_outside_henan_warns(typed: str, value: str, area: str) -> None:
     result = v.landline(typed)
@@ -360,8 +367,17 @@ def test_postcode() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["2025-02-25", "2025/2/25", "2025.2.25", "20250225", "2025年2月25日", "2025 年 2 月 25 日",
-     "２０２５年２月２５日", "2025年02月25号", "2025-2-25"],
+    [
+        "2025-02-25",
+        "2025/2/25",
+        "2025.2.25",
+        "20250225",
+        "2025年2月25日",
+        "2025 年 2 月 25 日",
+        "２０２５年２月２５日",
+        "2025年02月25号",
+        "2025-2-25",
+    ],
 )
 def test_parse_date(typed: str) -> None:
     assert v.parse_date(typed).value == date(2025, 2, 25)
@@ -393,8 +409,7 @@ def test_leap_day() -> None:
 
 @given(st.dates(min_value=date(1950, 1, 1), max_value=date(2150, 12, 31)))
 def test_parse_date_round_trips(d: date) -> None:
-    for text in (d.isoformat(), f"{d.year}年{d.month}月{d.day}日", d.strftime("%Y%m%d"),
-                 f"{d.year}/{d.month}/{d.day}"):
+    for text in (d.isoformat(), f"{d.year}年{d.month}月{d.day}日", d.strftime("%Y%m%d"), f"{d.year}/{d.month}/{d.day}"):
         assert v.parse_date(text).value == d
 
 
@@ -408,7 +423,9 @@ def test_licence_validity() -> None:
     expired = v.licence_validity(date(2020, 1, 1), date(2025, 3, 1), must_cover=samples)
     assert expired.error == "val-licence-expires"
     assert expired.args == {"valid_to": "2025-03-01", "must_cover": "2025-03-15", "basis": "samples"}
-    at_deadline = v.licence_validity(date(2020, 1, 1), date(2025, 2, 24), must_cover=date(2025, 2, 25), basis="deadline")
+    at_deadline = v.licence_validity(
+        date(2020, 1, 1), date(2025, 2, 24), must_cover=date(2025, 2, 25), basis="deadline"
+    )
     assert at_deadline.error == "val-licence-expires" and at_deadline.args["basis"] == "deadline"
 
     backwards = v.licence_validity(date(2026, 1, 1), date(2021, 1, 1), must_cover=samples)
@@ -499,7 +516,12 @@ def test_person_name_refused(typed: str, error: str, args: dict[str, object]) ->
 
 @given(st.text(max_size=40))
 def test_free_text_never_crashes(text: str) -> None:
-    for result in (v.text_field(text, max_len=20), v.person_name(text), v.postcode(text),
-                   v.parse_date(text), v.taxpayer_id(text)):
+    for result in (
+        v.text_field(text, max_len=20),
+        v.person_name(text),
+        v.postcode(text),
+        v.parse_date(text),
+        v.taxpayer_id(text),
+    ):
         assert result.ok == (result.value is not None)
         assert_args_declared(result)

@@ -18,9 +18,7 @@ async def claim_update(session: AsyncSession, platform: str, update_id: str, cha
     )
 
 
-async def peek_state(
-    session: AsyncSession, platform: str, chat_id: str, user_id: str
-) -> ConversationState | None:
+async def peek_state(session: AsyncSession, platform: str, chat_id: str, user_id: str) -> ConversationState | None:
     return await session.scalar(
         select(ConversationState).where(
             ConversationState.platform == platform,

@@ -11,9 +11,7 @@ from storage.models import Document, Enrollment
 from storage.repos.common import insert_ignore
 
 
-async def enrollment(
-    session: AsyncSession, lab_id: int, year: int, *, create: bool = True
-) -> Enrollment | None:
+async def enrollment(session: AsyncSession, lab_id: int, year: int, *, create: bool = True) -> Enrollment | None:
     query = select(Enrollment).where(Enrollment.lab_id == lab_id, Enrollment.year == year)
     row = await session.scalar(query)
     if row is None and create:

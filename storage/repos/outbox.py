@@ -493,9 +493,9 @@ async def record(session: AsyncSession, worker: str, outcomes: Sequence[Outcome]
                 values["payload"] = o.redact_to
         else:
             raise ValueError(f"unknown outcome {o.status!r}")
-        await session.execute(update(OutboxMessage).where(mine).values(**values).execution_options(
-            synchronize_session=False
-        ))
+        await session.execute(
+            update(OutboxMessage).where(mine).values(**values).execution_options(synchronize_session=False)
+        )
         if o.status == "blocked":
             await deactivate_chat(session, o.platform or "", o.chat_id or "", o.contact_id)
 
@@ -522,7 +522,9 @@ async def deactivate_chat(session: AsyncSession, platform: str, chat_id: str, co
     if not who:
         return 0
     result = await session.execute(
-        update(Contact).where(or_(*who), Contact.active.is_(True)).values(active=False, blocked_at=utcnow())
+        update(Contact)
+        .where(or_(*who), Contact.active.is_(True))
+        .values(active=False, blocked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -530,7 +532,6 @@ async def deactivate_chat(session: AsyncSession, platform: str, chat_id: str, co
 
 async def broadcasts_sending(session: AsyncSession) -> list[Broadcast]:
     return list(await session.scalars(select(Broadcast).where(Broadcast.status == "sending").order_by(Broadcast.id)))
-
 
 
 # -- what may have been lost: reported, resent only on a person's word ------------------------------------------

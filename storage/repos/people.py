@@ -18,9 +18,7 @@ async def profile(session: AsyncSession, platform: str, user_id: str) -> UserPro
     query = select(UserProfile).where(UserProfile.platform == platform, UserProfile.user_id == user_id)
     row = await session.scalar(query)
     if row is None:
-        await insert_ignore(
-            session, UserProfile, {"platform": platform, "user_id": user_id, "bind_failures": 0}
-        )
+        await insert_ignore(session, UserProfile, {"platform": platform, "user_id": user_id, "bind_failures": 0})
         row = await session.scalar(query)
         assert row is not None
     return row
