@@ -32,7 +32,7 @@ from conversations.formatting import day, join, moment
 from handlers.review_desk import fit
 from handlers.roles import is_settings_admin, refuse
 from handlers.routing import action, command
-from storage.heavy import run_heavy
+from storage.heavy import run_heavy, run_isolated
 from storage.models import BindingCode, Contact, Lab
 from storage.repos import reports
 from storage.repos.audit import display_names, for_lab
@@ -580,11 +580,12 @@ async def export_workbook(
     names = await display_names(session, refs)
     view = SimpleNamespace(campaign=campaign, t=t, lang=lang)  # what export_sheet reads of a Ctx
 
-    def write() -> bytes:
+    def sheet() -> Sheet:
         columns, rows = export_sheet(view, records, names)  # type: ignore[arg-type]
-        return write_workbook([Sheet(t("adm-export-sheet", year=campaign.year), columns, rows)])
+        return Sheet(t("adm-export-sheet", year=campaign.year), columns, list(rows))
 
-    return await run_heavy(write), len(records)
+    # The rows are made in a thread, the file in a process: see run_isolated for why not a thread too.
+    return await run_isolated(write_workbook, [await run_heavy(sheet)]), len(records)
 
 
 @command("export", role="staff", prepare=prepare_export)

@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import ParamSpec, TypeVar
 
-__all__ = ["HeavyTimeout", "heavy_workers", "run_heavy"]
+__all__ = ["HeavyTimeout", "heavy_workers", "run_heavy", "run_isolated"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -30,6 +32,7 @@ DEFAULT_TIMEOUT = 120.0  # s; a job that takes longer is given up on (its thread
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+_processes: ProcessPoolExecutor | None = None
 
 
 class HeavyTimeout(TimeoutError):
@@ -64,5 +67,43 @@ async def run_heavy(
     future = loop.run_in_executor(_executor(), call)
     try:
         return await asyncio.wait_for(future, timeout)
+    except TimeoutError as exc:
+        raise HeavyTimeout(f"{getattr(fn, '__name__', 'job')} took more than {timeout} s") from exc
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    global _processes
+    with _lock:
+        if _processes is None:
+            context = multiprocessing.get_context("forkserver")
+            # Not the default ["__main__"]: the worker needs no entry script (pytest's, eqa-bot's) re-imported.
+            context.set_forkserver_preload(["storage.xlsx_write"])
+            _processes = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return _processes
+
+
+def _forget_pool(pool: ProcessPoolExecutor) -> None:
+    global _processes
+    with _lock:
+        if _processes is pool:
+            _processes = None
+
+
+async def run_isolated(fn: Callable[..., T], /, *args: object, timeout: float | None = DEFAULT_TIMEOUT) -> T:
+    """Run ``fn(*args)`` in a worker process (one, kept for the next job) and await its result.
+
+    For work that starves the event loop even from a thread: writing an .xlsx gives up and retakes the
+    GIL at every small write, and CPython then hands it back to the writer rather than to the waiting loop
+    (the "convoy"), so a reply could wait the whole export. ``fn`` and ``args`` must pickle: a module-level
+    function and plain data. A worker that died (killed for memory) is replaced at the next call.
+    """
+    pool = _process_pool()
+    try:
+        # Submitting may start the worker (a fork from the fork server): not on the loop's thread.
+        future = await asyncio.to_thread(pool.submit, fn, *args)
+        return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+    except BrokenProcessPool:
+        _forget_pool(pool)
+        raise
     except TimeoutError as exc:
         raise HeavyTimeout(f"{getattr(fn, '__name__', 'job')} took more than {timeout} s") from exc
