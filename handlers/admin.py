@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conversations import flow as flows
 from conversations import validators
 from conversations.campaign import Campaign
-from conversations.context import Ctx
+from conversations.context import Ctx, Services
 from conversations.events import Button, FileOut, Reply, SendDocument, keyboard
 from conversations.flow import Flow, Prepare, Step, register
 from conversations.flows.home import menu_buttons
@@ -284,23 +284,31 @@ async def prepare_import(p: Prepare) -> dict[str, Any]:
     seconds; the database stays free meanwhile), telling the admin how far it got when it takes a while."""
     if not p.is_admin or not p.files:
         return {}
-    data = p.files[0][1]
+    return await read_roster_upload(p.services, p.lang, p.files[0][1], p.notify)
+
+
+async def read_roster_upload(
+    services: Services, lang: str, data: bytes, notify: Callable[[str], Awaitable[object]] | None = None
+) -> dict[str, Any]:
+    """What `on_import_file` finds in `ctx.prepared`: the roster read (and its problem list written) in the
+    heavy-work pool, outside any transaction. `notify` is told the progress of a long read."""
     rows_read = [0]
 
     def seen(rows: int) -> None:  # from the reading thread
         rows_read[0] = rows
 
     job = asyncio.ensure_future(
-        run_heavy(read_roster, data, **roster_rules(p.services.campaign), max_rows=MAX_ROSTER_ROWS, progress=seen)
+        run_heavy(read_roster, data, **roster_rules(services.campaign), max_rows=MAX_ROSTER_ROWS, progress=seen)
     )
     wait = PROGRESS_EVERY
     while not (await asyncio.wait({job}, timeout=wait))[0]:
-        await p.notify(p.services.catalog.t(p.lang, "adm-import-reading", kb=len(data) // 1024, rows=rows_read[0]))
+        if notify is not None:
+            await notify(services.catalog.t(lang, "adm-import-reading", kb=len(data) // 1024, rows=rows_read[0]))
         wait = max(wait, 10.0)
     report = job.result()
     out: dict[str, Any] = {"roster": report, "roster_sha": hashlib.sha256(data).hexdigest()}
     if report.issues and not report.file_refused:
-        catalog, lang = p.services.catalog, p.lang
+        catalog = services.catalog
         out["roster_problems"] = await run_heavy(write_import_report, report, lambda key, a: catalog.t(lang, key, **a))
     return out
 
@@ -567,8 +575,7 @@ async def prepare_export(p: Prepare) -> dict[str, Any]:
         return catalog.t(lang, key, **args)
 
     async with p.reading() as session:
-        data, count = await export_workbook(session, p.services.campaign, t, lang)
-    return {"export": (data, count)}
+        return {"export": await export_workbook(session, p.services.campaign, t, lang)}
 
 
 async def export_workbook(

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -49,11 +49,13 @@ async def run_as(
     fn: Callable[[Ctx], Awaitable[T]],
     *,
     upload: tuple[bytes, str] | None = None,
+    prepared: dict[str, Any] | None = None,
 ) -> Ran[T]:
-    """Run `fn(ctx)` as `actor` in one transaction; optimistic-lock conflicts are retried with fresh rows."""
+    """Run `fn(ctx)` as `actor` in one transaction; optimistic-lock conflicts are retried with fresh rows.
+    `prepared`: heavy work done beforehand, outside the transaction (what `ctx.prepared` holds in chat)."""
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            return await _once(db, services, actor, lang, fn, upload)
+            return await _once(db, services, actor, lang, fn, upload, prepared or {})
         except (StaleDataError, IntegrityError):
             if attempt == _ATTEMPTS:
                 raise
@@ -68,6 +70,7 @@ async def _once(
     lang: str,
     fn: Callable[[Ctx], Awaitable[T]],
     upload: tuple[bytes, str] | None,
+    prepared: dict[str, Any],
 ) -> Ran[T]:
     file = FileRef(file_id="desk-upload", size=len(upload[0]), name=upload[1]) if upload else None
     event = Inbound(
@@ -84,6 +87,7 @@ async def _once(
         ctx = Ctx(event=event, state=ChatState(), session=session, services=services, actor=actor, lang=lang)
         if upload:
             ctx.prefetched = upload[0]
+        ctx.prepared = prepared
         value = await fn(ctx)
         await signals.dispatch(ctx)
         local: list[Outbound] = []

@@ -323,7 +323,8 @@ def test_bulk_approve(env: Env) -> None:
     for box in boxes:
         box.click()
     by_id(env, "bulk").click()
-    assert len(css(env, "#bulk-list li")) == 2
+    # The confirmation is a new page: wait for it, not for the queue still showing.
+    assert len(until(lambda: css(env, "#bulk-list li"))) == 2
     by_id(env, "bulk-do").click()
     assert "已通过 2 家" in by_id(env, "bulk-result").text
 

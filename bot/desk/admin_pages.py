@@ -42,11 +42,16 @@ def _split(local: list[Outbound]) -> tuple[list[str], list[FileOut]]:
     return texts, files
 
 
-async def _run(request: web.Request, fn: Any, upload: tuple[bytes, str] | None = None) -> staff_desk.Ran[Any]:
+async def _run(
+    request: web.Request,
+    fn: Any,
+    upload: tuple[bytes, str] | None = None,
+    prepared: dict[str, Any] | None = None,
+) -> staff_desk.Ran[Any]:
     desk = desk_of(request)
     account: DeskAccount = request[ACCOUNT]
     return await staff_desk.run_as(
-        desk.app.db, desk.app.services, desk.actor(account), lang_of(request), fn, upload=upload
+        desk.app.db, desk.app.services, desk.actor(account), lang_of(request), fn, upload=upload, prepared=prepared
     )
 
 
@@ -74,7 +79,12 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @require("admin")
 async def export(request: web.Request) -> web.StreamResponse:
-    ran = await _run(request, admin.send_export)
+    desk, lang = desk_of(request), lang_of(request)
+    catalog = desk.app.services.catalog
+    # Made before the transaction, in a read-only session: on SQLite a transaction would stop every chat.
+    async with desk.app.db.reading() as s:
+        made = await admin.export_workbook(s, desk.app.campaign, lambda key, **a: catalog.t(lang, key, **a), lang)
+    ran = await _run(request, admin.send_export, prepared={"export": made})
     _, files = _split(ran.local)
     if not files:
         raise web.HTTPInternalServerError(text="export failed")
@@ -99,7 +109,8 @@ async def import_roster(request: web.Request) -> web.StreamResponse:
     if len(data) > MAX_ROSTER:
         return render(request, "import.html", status=422, texts=[], files=[], error="desk-import-too-big")
     name = (upload.filename or "roster.xlsx")[:120]
-    ran = await _run(request, admin.on_import_file, upload=(data, name))
+    prepared = await admin.read_roster_upload(desk_of(request).app.services, lang_of(request), data)
+    ran = await _run(request, admin.on_import_file, upload=(data, name), prepared=prepared)
     texts, files = _split(ran.local)
     return render(request, "import.html", texts=texts, files=_keep(request, files), error=None)
 
