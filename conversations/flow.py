@@ -32,6 +32,8 @@ class Prepare:
     notify: Callable[[str], Awaitable[None]]
     # A read-only session (never a write transaction: on SQLite that would hold the only write lock).
     reading: Callable[[], AbstractAsyncContextManager[AsyncSession]]
+    # The sender's lab, if they are its active contact (what the step will see as `ctx.actor.lab_id`).
+    lab_id: int | None = None
 
 
 PrepareFn = Callable[[Prepare], Awaitable[dict[str, Any]]]

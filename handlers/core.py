@@ -211,6 +211,7 @@ class Core:
                     now=self.services.clock.now(),
                     notify=lambda text: self._notify(event, text),
                     reading=self.db.reading,
+                    lab_id=who.lab_id if who.contact_active else None,
                 )
             )
         except Exception:

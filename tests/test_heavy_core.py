@@ -114,3 +114,28 @@ async def test_an_uploaded_pdf_is_drawn_for_reviewers_before_the_transaction(app
     assert doc is not None and "pre-pdf-active" in doc.precheck["issues"]
     (key,) = doc.precheck["review_copies"]
     assert app.services.store.get(key)[:2] == b"\xff\xd8"
+
+
+async def test_an_upload_is_read_before_the_transaction(
+    app: App, contact: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OCR takes seconds: inside the event's transaction it would hold SQLite's only write lock (every other
+    chat waits). The reader sees no transaction open, and what it found is stored with the document."""
+    from storage.reading import Reading
+    from tests.test_journey import AGREEMENT
+
+    seen: list[bool] = []
+
+    def reader(kind: str, data: bytes, context: object) -> Reading:
+        seen.append(app.db._write_lock is not None and app.db._write_lock.locked())
+        return Reading(kind, "read")
+
+    monkeypatch.setattr("conversations.reading.read_document", reader)
+    app.services.reading = True
+    await _at_agreement_upload(contact)
+    out = await contact.send_file(AGREEMENT, name="协议.jpg")
+    assert "✅" in texts(out), texts(out)
+    assert seen == [False]  # read once, with no write lock held
+    async with app.db.reading() as s:
+        doc = await s.scalar(select(Document))
+    assert doc is not None and doc.reading is not None and doc.reading["status"] == "read"

@@ -28,7 +28,8 @@ from conversations.reading import finding_text, read_upload
 from storage.heavy import run_heavy
 from storage.images import Precheck, precheck
 from storage.models import Document, Enrollment, Lab
-from storage.reading import Finding
+from storage.reading import Finding, Reading
+from storage.repos.enrollments import enrollment
 from storage.review_copy import RenderFailed, review_copies
 
 KINDS = ("agreement", "licence")
@@ -289,7 +290,10 @@ async def _accept_files(ctx: Ctx, kind: str, files: list[tuple[FileRef, bytes]])
         if check.sha256 in existing:
             lines.append(prefix + ctx.t("doc-duplicate"))
             continue
-        reading = await read_upload(ctx, kind, data, lab, enr)
+        key = _check_key(kind, data)
+        readings: dict[str, Reading | None] = ctx.prepared.get("readings", {})
+        # Read before the transaction (prepare_upload); only a race leaves one to read here.
+        reading = readings[key] if key in readings else await read_upload(ctx.services, ctx.lang, kind, data, lab, enr)
         if reading is not None and reading.refusal is not None:
             # Another year's or another lab's agreement: never this registration's.
             refusal = reading.refusal
@@ -340,12 +344,19 @@ def _prepared_copies(ctx: Ctx, kind: str, data: bytes) -> list[str] | None:
 
 
 async def prepare_upload(p: Prepare) -> dict[str, Any]:
-    """Before the transaction, one file at a time in the heavy-work pool: pre-check each file and draw the
-    copy reviewers will be shown (storage.review_copy), kept in the store under its own key."""
+    """Before the transaction, one file at a time in the heavy-work pool: pre-check each file, draw the
+    copy reviewers will be shown (storage.review_copy), kept in the store under its own key, and read it
+    (conversations.reading) when reading is on."""
     if p.step not in KINDS:
         return {}
     checks: dict[str, Precheck] = {}
     copies: dict[str, list[str]] = {}
+    readings: dict[str, Reading | None] = {}
+    lab = enr = None
+    if p.services.reading and p.lab_id is not None:
+        async with p.reading() as session:
+            lab = await session.get(Lab, p.lab_id)
+            enr = await enrollment(session, p.lab_id, p.services.campaign.year)
     for _, data in p.files:
         key = _check_key(p.step, data)
         if key in checks:
@@ -356,10 +367,11 @@ async def prepare_upload(p: Prepare) -> dict[str, Any]:
         try:
             drawn = await run_heavy(review_copies, data)
         except RenderFailed:
-            copies[key] = []  # reviewers are told; the sender's file is never forwarded instead
-            continue
+            drawn = []  # reviewers are told; the sender's file is never forwarded instead
         copies[key] = [await asyncio.to_thread(p.services.store.put, image) for image in drawn]
-    return {"prechecks": checks, "review_copies": copies}
+        if lab is not None and enr is not None:
+            readings[key] = await read_upload(p.services, p.lang, p.step, data, lab, enr)
+    return {"prechecks": checks, "review_copies": copies, "readings": readings}
 
 
 async def _store(
