@@ -38,7 +38,7 @@ from conversations.events import (
 )
 from conversations.formatting import day, join, moment
 from conversations.progress import Progress, progress
-from handlers.review_reading import reading_lines
+from handlers.review_reading import reading_lines, typed_for_reading
 from handlers.roles import refuse
 from storage.files import DocumentCorrupt, DocumentStore
 from storage.heavy import HeavyTimeout, run_heavy
@@ -227,7 +227,7 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
     else:
         licence = "⚠️ " + t("rv-docs-none")
     lines.append(t("rv-card-licence", state=licence))
-    lines += reading_lines(t, p, _typed(t, ctx, lab, title))
+    lines += reading_lines(t, p, typed_for_reading(t, ctx.campaign, lab, title))
     history = await reviews.history(ctx.session, "enrollment", enr.id)
     earlier = [r for r in history if r.revision < enr.revision and r.decision == "returned"]
     if earlier:
@@ -240,21 +240,6 @@ async def enrollment_card(ctx: Ctx, p: Progress, lang: str, *, alert: bool = Fal
         lines += reason_lines(t, "enrollment", current.reasons or [], current.note, for_lab=False)
         lines.append(t("rv-card-returned-items", items=items_text(t, enr.returned_items or [], lang)))
     return fit("\n".join(lines))
-
-
-def _typed(t: Tr, ctx: Ctx, lab: Lab, invoice_title: str) -> dict[str, str | None]:
-    """What the lab gave, to set beside what was read on its licence."""
-    kind = ctx.campaign.type_by_code.get(lab.institution_type)
-    validity = None
-    if lab.licence_valid_to:
-        start = lab.licence_valid_from.isoformat() if lab.licence_valid_from else "—"
-        validity = t("rdr-validity", **{"from": start, "to": lab.licence_valid_to.isoformat()})
-    return {
-        "type": kind.licence if kind is not None and kind.licence else None,
-        "name": invoice_title or lab.name,
-        "number": lab.licence_no,
-        "validity": validity,
-    }
 
 
 async def application_card(ctx: Ctx, app: Application, lang: str, *, alert: bool = False) -> str:

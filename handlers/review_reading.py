@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from conversations.campaign import Campaign
 from conversations.progress import Progress
 from storage.models import Document, Lab
 from storage.reading.text import names_agree, normal_number
 
-__all__ = ["reading_lines"]
+__all__ = ["document_lines", "reading_lines", "typed_for_reading"]
 
 Tr = Callable[..., str]
 
@@ -103,14 +104,36 @@ def _agreement(t: Tr, n: int, reading: dict[str, Any]) -> str:
     return f"{mark} " + t("rdr-agreement", n=n, what=" · ".join(parts))
 
 
+def document_lines(t: Tr, doc: Document, n: int, lab: Lab, typed: dict[str, str | None]) -> list[str]:
+    """What was read on one document (the n-th of its kind); nothing when it was not read at all."""
+    if not doc.reading:
+        return []
+    if doc.kind == "licence":
+        return _licence(t, n, doc.reading, lab, typed)
+    return [_agreement(t, n, doc.reading)]
+
+
 def reading_lines(t: Tr, p: Progress, typed: dict[str, str | None]) -> list[str]:
     """Lines for the card. ``typed``: what the lab gave, by field (type, name, number, validity)."""
     lines: list[str] = []
     docs: Sequence[Document] = p.licence
     for n, doc in enumerate(docs, 1):
-        if doc.reading:
-            lines += _licence(t, n, doc.reading, p.lab, typed)
+        lines += document_lines(t, doc, n, p.lab, typed)
     for n, doc in enumerate(p.agreement, 1):
-        if doc.reading:
-            lines.append(_agreement(t, n, doc.reading))
+        lines += document_lines(t, doc, n, p.lab, typed)
     return lines
+
+
+def typed_for_reading(t: Tr, campaign: Campaign, lab: Lab, invoice_title: str | None) -> dict[str, str | None]:
+    """What the lab gave, to set beside what was read on its licence."""
+    kind = campaign.type_by_code.get(lab.institution_type)
+    validity = None
+    if lab.licence_valid_to:
+        start = lab.licence_valid_from.isoformat() if lab.licence_valid_from else "—"
+        validity = t("rdr-validity", **{"from": start, "to": lab.licence_valid_to.isoformat()})
+    return {
+        "type": kind.licence if kind is not None and kind.licence else None,
+        "name": invoice_title or lab.name,
+        "number": lab.licence_no,
+        "validity": validity,
+    }

@@ -575,3 +575,41 @@ async def test_the_lab_page_lists_the_tests_typed_outside_the_list(desk: Desk, a
     assert await desk.login("rev") == 303
     _, html = await desk.page(f"/labs/{lab_id}")
     assert "<b>列表外项目</b>：降钙素原、白细胞介素-6" in html
+
+
+async def test_the_lab_page_shows_what_was_read_and_last_year_s_licence_beside_this_year_s(
+    desk: Desk, app: App
+) -> None:
+    from storage.models import Document
+
+    lab_id, enr_id = await lab_with_submission(app)
+    async with app.db.transaction() as s:
+        licence = await s.scalar(select(Document).where(Document.kind == "licence"))
+        assert licence is not None
+        licence.reading = {
+            "kind": "licence",
+            "status": "read",
+            "licence": {
+                "text_found": True,
+                "name": {"value": "郑州市第一人民医院", "confidence": 0.93},
+                "valid_from": {"value": "2020-03-02", "confidence": 0.9},
+                "valid_to": {"value": "2025-03-01", "confidence": 0.9},
+            },
+            "findings": [{"code": "read-licence-expired", "severity": "warn", "args": {}}],
+        }
+        old = Enrollment(lab_id=lab_id, year=2024, status="approved", revision=1)
+        s.add(old)
+        await s.flush()
+        s.add(
+            Document(
+                lab_id=lab_id, enrollment_id=old.id, kind="licence", sha256="e" * 64, size=3, mime="image/jpeg",
+                storage_key=app.services.store.put(b"old"), precheck={"advice": []},
+            )
+        )  # fmt: skip
+    assert await desk.login("rev") == 303
+    _, html = await desk.page(f"/labs/{lab_id}")
+    assert html[html.index('id="licences"') :].count('<figure class="doc') == 2  # side by side, in one row
+    assert "往年提交" in html[html.index('id="licences"') :]
+    reading = html[html.index(f'id="reading-{licence.id}"') :]
+    assert "许可证识别（1）：" in reading and "⚠️ 有效期：2020-03-02 至 2025-03-01（90%）" in reading
+    assert "✅ 名称：郑州市第一人民医院（93%）" in reading

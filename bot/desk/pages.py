@@ -32,6 +32,7 @@ from conversations.progress import progress
 from handlers import staff_desk
 from handlers.review_cards import APPLICATION_REASONS, ENROLLMENT_REASONS, ITEMS, application_card
 from handlers.review_decisions import approve_many, decide
+from handlers.review_reading import document_lines, typed_for_reading
 from storage.files import DocumentCorrupt
 from storage.images import oriented_jpeg
 from storage.models import Application, AuditLog, DeskAccount, Document, Lab, Review, utcnow
@@ -239,6 +240,18 @@ async def _lab(
         )
         names = await display_names(s, {a.actor for a in audit} | {r.reviewer for r in history})
     tests = _tests(desk, enr.last_year_tests or [], lang)
+    catalog = desk.app.services.catalog
+
+    def tr(key: str, **args: Any) -> str:
+        return catalog.t(lang, key, **args)
+
+    typed_ = typed_for_reading(tr, c, lab, (enr.invoice or {}).get("title"))
+    active = [d for d in docs if d.status == "active"]
+    readings = {
+        d.id: document_lines(tr, d, n, lab, typed_)
+        for kind in ("agreement", "licence")
+        for n, d in enumerate((d for d in active if d.kind == kind), 1)
+    }
     if enr.extra_tests:  # typed by the lab: not in the catalogue
         tests.append((desk.app.services.catalog.t(lang, "desk-extra-tests"), list(enr.extra_tests)))
     sections = [
@@ -253,7 +266,10 @@ async def _lab(
         p=p,
         enr=enr,
         contacts=contacts,
-        docs=[d for d in docs if d.status == "active"],
+        # The agreements, then this year's licence beside the one on file from earlier years.
+        licences=[d for d in active if d.kind == "licence"],
+        agreements=[d for d in active if d.kind != "licence"],
+        readings=readings,
         old_docs=[d for d in docs if d.status != "active"],
         history=history,
         audit=audit,
