@@ -582,7 +582,7 @@ async def test_the_lab_page_shows_what_was_read_and_last_year_s_licence_beside_t
 ) -> None:
     from storage.models import Document
 
-    lab_id, enr_id = await lab_with_submission(app)
+    lab_id, _ = await lab_with_submission(app)
     async with app.db.transaction() as s:
         licence = await s.scalar(select(Document).where(Document.kind == "licence"))
         assert licence is not None
