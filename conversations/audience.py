@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.campaign import Campaign
 from conversations.progress import Progress
-from storage.models import Contact, Enrollment, Lab, UserProfile
+from storage.models import Contact, Enrollment, Lab, UserProfile, WeChatPeer
 
-Kind = Literal["all", "unfinished", "status", "city", "type"]
-KINDS: tuple[Kind, ...] = ("all", "unfinished", "status", "city", "type")
+WECHAT = "wechat"
+
+Kind = Literal["all", "unfinished", "status", "city", "type", "followers"]
+KINDS: tuple[Kind, ...] = ("all", "unfinished", "status", "city", "type", "followers")
 STATUSES = ("draft", "returned", "submitted", "approved")
 # Review states in which the lab has nothing left to do (Progress.next_step is None).
 FINISHED_STATUSES = ("submitted", "approved")
@@ -60,8 +62,8 @@ class Audience:
 
 @dataclass(frozen=True)
 class Recipient:
-    lab_id: int
-    contact_id: int
+    lab_id: int | None  # None: a follower of the official account bound to no lab
+    contact_id: int | None
     platform: str
     chat_id: str
     language: str
@@ -77,7 +79,14 @@ def _status_of(year: int) -> Any:
 def lab_query(campaign: Campaign, audience: Audience) -> Select[tuple[Lab]]:
     status = _status_of(campaign.year)
     query = select(Lab).outerjoin(Enrollment, and_(Enrollment.lab_id == Lab.id, Enrollment.year == campaign.year))
-    if audience.kind == "unfinished":
+    if audience.kind == "followers":  # the labs some follower of the official account is bound to
+        following = (
+            select(Contact.lab_id)
+            .join(WeChatPeer, WeChatPeer.openid == Contact.user_id)
+            .where(Contact.platform == WECHAT, Contact.active.is_(True), WeChatPeer.following.is_(True))
+        )
+        query = query.where(Lab.id.in_(following))
+    elif audience.kind == "unfinished":
         query = query.where(status.not_in(FINISHED_STATUSES))
     elif audience.kind == "status":
         query = query.where(status == audience.value)
@@ -97,6 +106,8 @@ async def recipients(
 ) -> list[Recipient]:
     """Every contact of the selected labs who can be written to: bound to a chat and not blocked.
     One person bound to two labs appears once per lab (lab-specific texts differ)."""
+    if audience.kind == "followers":
+        return await _followers(session)
     labs = lab_query(campaign, audience).with_only_columns(Lab.id).subquery()
     query = (
         select(Contact, UserProfile.language)
@@ -126,6 +137,37 @@ async def recipients(
             )
         )
     return out
+
+
+async def _followers(session: AsyncSession) -> list[Recipient]:
+    """Everyone following the official account, bound to a lab or not (so the centre can reach new labs)."""
+    query = (
+        select(WeChatPeer.openid, UserProfile.language, Contact.id, Contact.lab_id, Contact.language)
+        .outerjoin(UserProfile, and_(UserProfile.platform == WECHAT, UserProfile.user_id == WeChatPeer.openid))
+        .outerjoin(
+            Contact,
+            and_(Contact.platform == WECHAT, Contact.user_id == WeChatPeer.openid, Contact.active.is_(True)),
+        )
+        .where(WeChatPeer.following.is_(True))
+        .order_by(WeChatPeer.openid, Contact.id)
+    )
+    return [
+        Recipient(
+            lab_id=lab_id,
+            contact_id=contact_id,
+            platform=WECHAT,
+            chat_id=openid,
+            language=chosen if chosen in ("zh", "en") else (roster or "zh"),
+            is_backup=False,
+            unanswered=0,
+        )
+        for openid, chosen, contact_id, lab_id, roster in (await session.execute(query)).all()
+    ]
+
+
+async def has_followers(session: AsyncSession) -> bool:
+    """Whether the WeChat channel has anyone to reach (the "followers" audience is offered only then)."""
+    return await session.scalar(select(WeChatPeer.openid).where(WeChatPeer.following.is_(True)).limit(1)) is not None
 
 
 async def count(session: AsyncSession, campaign: Campaign, audience: Audience) -> tuple[int, int]:

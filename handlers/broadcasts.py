@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from conversations import flow as flows
-from conversations.audience import STATUSES, Audience, count, recipients
+from conversations.audience import STATUSES, Audience, count, has_followers, recipients
 from conversations.campaign import Campaign
 from conversations.context import Ctx
 from conversations.events import Button, Keyboard, Reply, keyboard, to_payload
@@ -160,20 +160,19 @@ async def _cancel(ctx: Ctx) -> None:
 
 @admin_only
 async def _show_audience(ctx: Ctx) -> None:
-    ctx.show(
-        ctx.t("bc-audience"),
-        [
-            [ctx.btn(ctx.t("bc-aud-unfinished"), "aud", "unfinished"), ctx.btn(ctx.t("bc-aud-all"), "aud", "all")],
-            [ctx.btn(ctx.t("bc-aud-status"), "dim", "status")],
-            [ctx.btn(ctx.t("bc-aud-city"), "dim", "city"), ctx.btn(ctx.t("bc-aud-type"), "dim", "type")],
-            _cancel_row(ctx),
-        ],
-    )
+    rows = [
+        [ctx.btn(ctx.t("bc-aud-unfinished"), "aud", "unfinished"), ctx.btn(ctx.t("bc-aud-all"), "aud", "all")],
+        [ctx.btn(ctx.t("bc-aud-status"), "dim", "status")],
+        [ctx.btn(ctx.t("bc-aud-city"), "dim", "city"), ctx.btn(ctx.t("bc-aud-type"), "dim", "type")],
+    ]
+    if await has_followers(ctx.session):
+        rows.append([ctx.btn(ctx.t("bc-aud-followers"), "aud", "followers")])
+    ctx.show(ctx.t("bc-audience"), [*rows, _cancel_row(ctx)])
 
 
 @admin_only
 async def _on_audience(ctx: Ctx, name: str, arg: str) -> None:
-    if name == "aud" and arg in ("all", "unfinished"):
+    if name == "aud" and arg in ("all", "unfinished", "followers"):
         ctx.state.data["audience"] = Audience(arg).to_dict()  # type: ignore[arg-type]
         await flows.go(ctx, "preview")
     elif name == "dim" and arg in ("status", "city", "type"):
@@ -221,7 +220,7 @@ async def _on_pick(ctx: Ctx, name: str, arg: str) -> None:
 
 
 def describe(ctx: Ctx, audience: Audience) -> str:
-    if audience.kind in ("all", "unfinished"):
+    if audience.kind in ("all", "unfinished", "followers"):
         return ctx.t(f"bc-desc-{audience.kind}")
     label = dict(_options(ctx, audience.kind)).get(audience.value or "", audience.value or "")
     return ctx.t(f"bc-desc-{audience.kind}", value=label)

@@ -179,3 +179,29 @@ async def test_an_admin_demoted_mid_flow_cannot_confirm(app: App, transcript: Tr
     await boss.press("确认发送")
     async with app.db.reading() as s:
         assert await s.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_everyone_following_the_official_account_bound_or_not(app: App, admin: Person, roster: None) -> None:
+    from storage.models import Contact, Lab, WeChatPeer
+
+    await admin.send("/broadcast")
+    await admin.send("新参评单位请于 2 月 25 日前注册")
+    assert "公众号的全部关注者" not in " ".join(admin.last.labels)  # no WeChat channel in use: not offered
+    async with app.db.transaction() as s:
+        lab = await s.scalar(select(Lab).where(Lab.code == "L-c"))
+        assert lab is not None
+        s.add(Contact(lab_id=lab.id, platform="wechat", user_id="o-bound", chat_id="o-bound", name="王检验"))
+        s.add_all(
+            [WeChatPeer(openid="o-bound"), WeChatPeer(openid="o-new"), WeChatPeer(openid="o-gone", following=False)]
+        )
+    await admin.send("/broadcast")
+    await admin.send("新参评单位请于 2 月 25 日前注册")
+    out = texts(await admin.press("公众号的全部关注者"))
+    assert "关注公众号的所有人" in out and "共 1 家单位，2 位联系人" in out, out
+    await admin.press("确认发送")
+    (bc,) = await broadcasts(app)
+    queued = await recipients_of(app, bc.id)
+    assert set(queued) == {"o-bound", "o-new"}  # the unfollowed one is not written to
+    async with app.db.reading() as s:
+        platforms = set(await s.scalars(select(OutboxMessage.platform).where(OutboxMessage.broadcast_id == bc.id)))
+    assert platforms == {"wechat"}

@@ -30,6 +30,7 @@ bc-aud-unfinished = Labs not yet finished
 bc-aud-status = By review status…
 bc-aud-city = By city…
 bc-aud-type = By institution type…
+bc-aud-followers = Everyone following the official account
 bc-pick-status = Choose a review status:
 bc-pick-city = Choose a city:
 bc-pick-type = Choose an institution type:
@@ -38,6 +39,7 @@ bc-desc-unfinished = labs not yet finished (not submitted, or returned)
 bc-desc-status = review status: { $value }
 bc-desc-city = city: { $value }
 bc-desc-type = institution type: { $value }
+bc-desc-followers = everyone following the WeChat official account (bound to a lab or not)
 bc-preview =
     Preview (this is what contacts will receive):
     ————————

@@ -175,6 +175,7 @@ desk-bc-aud-all = All labs
 desk-bc-aud-status = Labs of one status
 desk-bc-aud-city = Labs of one city
 desk-bc-aud-type = Labs of one institution type
+desk-bc-aud-followers = Everyone following the official account
 desk-bc-preview = Preview
 desk-bc-count = Goes to { $people } contacts of { $labs } labs.
 desk-bc-send = Send to { $people } people

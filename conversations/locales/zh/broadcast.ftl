@@ -28,6 +28,7 @@ bc-aud-unfinished = 未完成申报的单位
 bc-aud-status = 按审核状态…
 bc-aud-city = 按城市…
 bc-aud-type = 按单位类型…
+bc-aud-followers = 公众号的全部关注者
 bc-pick-status = 选择审核状态：
 bc-pick-city = 选择城市：
 bc-pick-type = 选择单位类型：
@@ -36,6 +37,7 @@ bc-desc-unfinished = 未完成申报的单位（未提交或被退回）
 bc-desc-status = 审核状态：{ $value }
 bc-desc-city = 城市：{ $value }
 bc-desc-type = 单位类型：{ $value }
+bc-desc-followers = 关注公众号的所有人（已绑定实验室的和尚未绑定的）
 bc-preview =
     预览（联系人将收到下面这条消息）：
     ————————

@@ -175,6 +175,7 @@ desk-bc-aud-all = 全部单位
 desk-bc-aud-status = 某一状态的单位
 desk-bc-aud-city = 某一地市的单位
 desk-bc-aud-type = 某一机构类型的单位
+desk-bc-aud-followers = 公众号的全部关注者
 desk-bc-preview = 预览
 desk-bc-count = 将发送给 { $labs } 家单位的 { $people } 位联系人。
 desk-bc-send = 确认发送给 { $people } 人
