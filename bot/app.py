@@ -66,4 +66,9 @@ async def build_app(
         reading=settings.reading,
         reading_timeout=settings.reading_timeout,
     )
-    return App(settings=settings, db=db, campaign=campaign, services=services, core=Core(db, services))
+    app = App(settings=settings, db=db, campaign=campaign, services=services, core=Core(db, services))
+    if settings.wechat_app_id and settings.wechat_app_secret:
+        from bot.wechat.run import binding_qrs  # only a WeChat deployment loads the WeChat client
+
+        services.binding_qrs = binding_qrs(app)
+    return app

@@ -41,6 +41,10 @@ class FileFetcher(Protocol):
     async def __call__(self, file: FileRef) -> bytes: ...
 
 
+class BindingQrs(Protocol):
+    async def __call__(self, scenes: list[str]) -> list[str | None]: ...
+
+
 @dataclass
 class Services:
     campaign: Campaign
@@ -61,6 +65,9 @@ class Services:
     # Reading documents at upload (storage.reading); off unless the app turns it on (EQA_READING).
     reading: bool = False
     reading_timeout: float = 12.0  # seconds; past it the upload proceeds unread
+    # WeChat binding QR codes, when the official account is configured: scenes ("HN0001_CODE") in, each
+    # QR's content URL out (None where WeChat refused one), for the binding-code sheet.
+    binding_qrs: BindingQrs | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The printable sheet of binding codes (A4 landscape, one row per lab), for the centre to mail or hand out."""
+"""The printable sheet of binding codes (A4 landscape, one row per lab), for the centre to mail or hand out.
+A cell holding a link (a WeChat binding QR's content) is printed as the QR code itself, to be scanned."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import io
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
@@ -13,6 +16,16 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from storage.pdf import find_cjk_font
+
+QR_SIDE = 26 * mm
+
+
+def _qr(url: str) -> Drawing:
+    widget = QrCodeWidget(url, barBorder=2)
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(QR_SIDE, QR_SIDE, transform=[QR_SIDE / (x1 - x0), 0, 0, QR_SIDE / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
 
 
 def code_sheet(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
@@ -30,7 +43,10 @@ def code_sheet(title: str, header: Sequence[str], rows: Sequence[Sequence[str]])
         title=title,
     )
     data = [[Paragraph(escape(str(v)), cell) for v in header]]
-    data += [[Paragraph(escape(str(v)), cell) for v in row] for row in rows]
+    data += [
+        [_qr(str(v)) if str(v).startswith(("https://", "http://")) else Paragraph(escape(str(v)), cell) for v in row]
+        for row in rows
+    ]
     table = Table(data, repeatRows=1)
     table.setStyle(
         TableStyle(

@@ -127,7 +127,9 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
     texts, files = _split(ran.local)
     kept = _keep(request, files)
     for f in files:
-        pdf = await asyncio.to_thread(code_sheet_pdf, f.data or b"", desk_of(request).app.campaign.title)
+        # After the transaction: the QR-code API call may have to store a fresh access token.
+        qrs = await _wechat_qrs(request, f.data or b"")
+        pdf = await asyncio.to_thread(code_sheet_pdf, f.data or b"", desk_of(request).app.campaign.title, qrs)
         kept.append(
             (
                 f.filename.replace(".xlsx", ".pdf"),
@@ -139,17 +141,42 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
     return render(request, "import.html", texts=texts, files=kept, error=None)
 
 
-def code_sheet_pdf(xlsx: bytes, title: str) -> bytes:
-    """The codes sheet (read back from the workbook the chat desk sends) as an A4 table to print and mail."""
+def _sheet_rows(xlsx: bytes) -> list[list[str]]:
     import io
 
     from openpyxl import load_workbook
 
+    wb = load_workbook(io.BytesIO(xlsx), read_only=True)
+    return [[("" if v is None else str(v)) for v in row] for row in wb.active.iter_rows(values_only=True)]
+
+
+async def _wechat_qrs(request: web.Request, xlsx: bytes) -> tuple[str, list[str]] | None:
+    """With WeChat configured, each row's binding QR (scan = follow the account + bind): (header, contents)."""
+    services = desk_of(request).app.services
+    if services.binding_qrs is None:
+        return None
+    from bot.wechat.run import QR_DAYS
+
+    rows = await asyncio.to_thread(_sheet_rows, xlsx)
+    # The "how to bind" column holds "/start HN0001_CODE": its argument is the QR's scene.
+    scenes = [next((v.removeprefix("/start ") for v in row if v.startswith("/start ")), "") for row in rows[1:]]
+    urls = await services.binding_qrs(scenes)
+    lang = lang_of(request)
+    missing = services.catalog.t(lang, "adm-code-no-qr")
+    return services.catalog.t(lang, "adm-col-wechat-qr", days=QR_DAYS), [u or missing for u in urls]
+
+
+def code_sheet_pdf(xlsx: bytes, title: str, qrs: tuple[str, list[str]] | None = None) -> bytes:
+    """The codes sheet (read back from the workbook the chat desk sends) as an A4 table to print and mail;
+    `qrs`: a column of WeChat binding QR codes, drawn as codes to scan."""
     from storage.code_sheet import code_sheet
 
-    wb = load_workbook(io.BytesIO(xlsx), read_only=True)
-    rows = [[("" if v is None else str(v)) for v in row] for row in wb.active.iter_rows(values_only=True)]
-    return code_sheet(title, rows[0] if rows else [], rows[1:])
+    rows = _sheet_rows(xlsx)
+    header, body = (rows[0] if rows else []), rows[1:]
+    if qrs is not None:
+        header = [*header, qrs[0]]
+        body = [[*row, url] for row, url in zip(body, qrs[1], strict=True)]
+    return code_sheet(title, header, body)
 
 
 # -- broadcasts ---------------------------------------------------------------------------------------------

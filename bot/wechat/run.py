@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.app import App, build_app
@@ -20,6 +21,7 @@ from conversations.i18n import Catalog
 from storage.repos.bindings import issue
 
 log = logging.getLogger(__name__)
+
 QR_DAYS = 30  # a temporary QR code lives at most 30 days (WeChat's limit)
 
 
@@ -136,6 +138,30 @@ async def lab_qr(app: App, lab_code: str, *, by: str = "cli") -> str:
     finally:
         await sender.api.close()
     return app.services.catalog.t("zh", "wx-qr-caption", lab=lab_code, name=name, days=QR_DAYS, url=qr["url"])
+
+
+def binding_qrs(app: App) -> Callable[[list[str]], Awaitable[list[str | None]]]:
+    """What `Services.binding_qrs` calls: one QR_STR_SCENE code per scene, a few requests at a time."""
+
+    async def make(scenes: list[str]) -> list[str | None]:
+        sender = make_sender(app)
+        gate = asyncio.Semaphore(4)
+
+        async def one(scene: str) -> str | None:
+            async with gate:
+                try:
+                    qr = await sender.api.create_qrcode(scene, expire_seconds=QR_DAYS * 86400)
+                except Exception as exc:  # the sheet still carries the typed code; say which failed, not why
+                    log.warning("WeChat QR for one lab failed: %s", type(exc).__name__)
+                    return None
+                return str(qr["url"])
+
+        try:
+            return list(await asyncio.gather(*(one(s) for s in scenes)))
+        finally:
+            await sender.api.close()
+
+    return make
 
 
 def cli(command: str, settings: Settings, args: Any) -> int:
