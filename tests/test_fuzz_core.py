@@ -84,7 +84,7 @@ LAB_A = {"code": "HN0358", "name": "郑州市金水区人民医院检验科", "c
 STAFF_ONLY_ACTIONS = {name for name, a in ACTIONS.items() if a.role in ("staff", "admin")} | {"rv", "adm", "bc"}
 STAFF_FLOWS = {"rv_return", "rv_bulk", "adm_import", "broadcast"}
 ENROLLMENT_STATUSES = {"draft", "submitted", "returned", "approved"}
-DOCUMENT_STATUSES = {"active", "superseded", "purged"}
+DOCUMENT_STATUSES = {"active", "superseded", "refused", "purged"}  # refused: returned by the centre
 RETURN_ITEMS = {"checklist", "lab_info", "invoice", "mailing", "specialties", "agreement", "licence", "documents"}
 
 JPEG = samples.jpeg(samples.document(seal=True, width=900))
