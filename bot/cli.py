@@ -63,7 +63,7 @@ async def _demo(database: str | None, fresh: bool, look: str = "console") -> int
     from bot.app import build_app
     from bot.console import Console
     from bot.demo_seed import REVIEW_CHAT, REVIEWER_USER, seed_demo
-    from bot.logs import setup_logging
+    from bot.ops.logs import setup_logging
     from conversations.formatting import moment
 
     url = database or "sqlite+aiosqlite:///var/demo.sqlite3"
@@ -135,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
     return serve.run(settings, transport=transport, mode=args.mode)
 
 
-# -- operations (bot/backup.py, bot/health.py) -----------------------------------------------------------------
+# -- operations (bot/ops/backup.py, bot/ops/health.py) -----------------------------------------------------------------
 OPERATIONS = ("backup", "restore", "purge", "rotate-key", "health")
 
 
@@ -155,7 +155,7 @@ def _add_operations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _operation(args: argparse.Namespace) -> int:
-    from bot.backup import run_cli
+    from bot.ops.backup import run_cli
 
     return run_cli(args)
 

@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.delivery import Gate, Rejected, RetryAfter, Transient
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from bot.runner import Poller, Runner, UpdatePipeline, flush_albums_forever
 from bot.settings import Settings
-from bot.telegram_common import (
+from bot.telegram.common import (
     PLATFORM,
     CommandMenu,
     TelegramTransport,
@@ -38,7 +38,7 @@ from storage.files import DocumentStore
 from storage.models import Staff
 
 if TYPE_CHECKING:  # the webhook server (aiohttp, ~20 MB) is loaded only in webhook mode
-    from bot.webhook import WebhookConfig, WebhookServer
+    from bot.telegram.webhook import WebhookConfig, WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,11 @@ def default_background() -> list[Background]:
 def make_transport(name: str, settings: Settings, store: DocumentStore | None = None) -> TelegramTransport:
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     if name == "ptb":
-        from bot.ptb_transport import PTBTransport
+        from bot.telegram.ptb_transport import PTBTransport
 
         return PTBTransport(token, settings.telegram_api_base_url, store)
     if name == "aiogram":
-        from bot.aiogram_transport import AiogramTransport
+        from bot.telegram.aiogram_transport import AiogramTransport
 
         return AiogramTransport(token, settings.telegram_api_base_url, store)
     raise ValueError(f"unknown transport {name!r} (choose one of {', '.join(TRANSPORTS)})")
@@ -136,7 +136,7 @@ async def serve(app: App, transport: TelegramTransport, mode: str, options: Opti
             await poller.run()
         else:
             assert webhook is not None
-            from bot.webhook import WebhookServer
+            from bot.telegram.webhook import WebhookServer
 
             server = WebhookServer(transport, pipeline, webhook)
             await server.start()
@@ -182,7 +182,7 @@ def _report_end(task: asyncio.Task[None]) -> None:
 
 
 def _webhook_config(settings: Settings) -> WebhookConfig:
-    from bot.webhook import WebhookConfig
+    from bot.telegram.webhook import WebhookConfig
 
     return WebhookConfig.from_settings(settings)
 

@@ -3,7 +3,7 @@ and encrypted at rest (AES-256-GCM, see `storage.crypto`).
 
 Layout: `<root>/ab/cd/<sha256 of the plaintext>`, each file a sealed blob. Storing the same bytes twice keeps
 one copy, so one file may back several `Document` rows (even of different labs): whoever deletes a file
-must first check that no other row still needs it (`bot.backup.purge` does).
+must first check that no other row still needs it (`bot.ops.backup.purge` does).
 
 Keys: the ones given (newest first) or, when none are configured (the demo, tests), a key generated on
 first use into `<root>/.document-key` (mode 0600). A configured keyring still opens blobs sealed with that

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot import backup as ops
 from bot.app import App, build_app
 from bot.cli import main
+from bot.ops import backup as ops
 from bot.settings import Settings
 from conversations.clock import FixedClock
 from storage.crypto import key_id
@@ -319,7 +319,7 @@ async def test_healthz_reports_database_and_bot_api(tmp_path: Path) -> None:
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.health import HealthCheck
+    from bot.ops.health import HealthCheck
     from tests.fake_telegram import FakeTelegram
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'h.sqlite3'}")
@@ -395,7 +395,7 @@ def test_key_file_mode_is_announced(
 async def test_the_webhook_server_serves_healthz(tmp_path: Path) -> None:
     import aiohttp
 
-    from bot.webhook import WebhookConfig
+    from bot.telegram.webhook import WebhookConfig
     from tests.e2e.conftest import RunningBot, e2e_settings, free_port
     from tests.fake_telegram import FakeTelegram
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.telegram_common import PLATFORM
+from bot.telegram.common import PLATFORM
 from conversations.i18n import catalog
 from storage.db import Database
 from storage.files import DocumentStore
@@ -53,7 +53,7 @@ pytestmark = [pytest.mark.timeout(150)]
 # interpreter is exercised by tests/test_privacy.py and tests/e2e/test_run.py.)
 ZYGOTE = """
 import os, sys
-import bot.cli, bot.serve, bot.ptb_transport  # what `eqa-bot run` loads, loaded once
+import bot.cli, bot.serve, bot.telegram.ptb_transport  # what `eqa-bot run` loads, loaded once
 for line in sys.stdin:
     cmd, _, arg = line.strip().partition(" ")
     if cmd == "spawn":

@@ -139,7 +139,7 @@ def _driver(downloads: Path) -> Any:
 async def _setup(tmp: Path) -> tuple[App, FakeTelegram, Any, Any, str]:
     from aiohttp import web
 
-    from bot.ptb_transport import PTBTransport
+    from bot.telegram.ptb_transport import PTBTransport
 
     settings = Settings(
         EQA_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'desk.sqlite3'}",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import backup as ops
 from bot.app import App, build_app
+from bot.ops import backup as ops
 from bot.scheduler import Scheduler
 from conversations.clock import FixedClock
 from conversations.events import Reply, SendDocument, to_payload

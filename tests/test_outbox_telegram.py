@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.delivery import Gate
 from bot.delivery.worker import OutboxWorker, WorkerConfig
-from bot.ptb_transport import PTBTransport
+from bot.telegram.ptb_transport import PTBTransport
 from conversations.events import Reply, to_payload
 from storage.models import Contact, Lab, OutboxMessage, utcnow
 from storage.repos import outbox as repo

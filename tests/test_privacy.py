@@ -24,7 +24,7 @@ import pytest
 from stdnum.cn import uscc
 
 from bot.app import App, build_app
-from bot.logs import MaskingFormatter, mask
+from bot.ops.logs import MaskingFormatter, mask
 from bot.settings import Settings
 from conversations.clock import FixedClock
 from tests.conftest import DEMO_NOW

@@ -91,7 +91,7 @@ async def test_the_sqlite_file_and_document_folders_are_private_whatever_the_uma
 
 
 async def test_a_sqlite_backup_is_private_whatever_the_umask(tmp_path: Path) -> None:
-    from bot.backup import backup
+    from bot.ops.backup import backup
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'eqa.sqlite3'}"
     db = Database(url)
@@ -125,7 +125,7 @@ def test_the_default_backup_folder_is_not_beside_the_document_key(
 
 
 async def test_a_backup_into_the_folder_holding_the_key_is_refused(tmp_path: Path) -> None:
-    from bot.backup import OperationError, backup
+    from bot.ops.backup import OperationError, backup
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'eqa.sqlite3'}"
     settings = Settings(EQA_DATABASE_URL=url, EQA_DATA_DIR=str(tmp_path / "data"), _env_file=None)

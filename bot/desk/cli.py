@@ -116,7 +116,7 @@ async def _staff(args: argparse.Namespace) -> int:
 async def _serve(demo: bool, port: int | None) -> int:
     from bot.app import build_app
     from bot.desk.server import serve
-    from bot.logs import setup_logging
+    from bot.ops.logs import setup_logging
 
     env = Settings()
     settings = env

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.app import App, build_app
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 from bot.settings import Settings
 from bot.wechat.server import Options, keys_from, make_sender, serve
 from conversations.i18n import Catalog

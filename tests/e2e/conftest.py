@@ -18,8 +18,8 @@ from bot.app import App, build_app
 from bot.delivery import Gate
 from bot.serve import Options, make_transport, serve
 from bot.settings import Settings
-from bot.telegram_common import PLATFORM, TelegramTransport, is_not_modified
-from bot.webhook import WebhookConfig
+from bot.telegram.common import PLATFORM, TelegramTransport, is_not_modified
+from bot.telegram.webhook import WebhookConfig
 from conversations.clock import FixedClock
 from storage.models import OutboxMessage
 from tests.conftest import DEMO_NOW

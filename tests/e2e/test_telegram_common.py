@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.delivery import Blocked, Rejected, RetryAfter, Transient
-from bot.telegram_common import (
+from bot.telegram.common import (
     api_chat_id,
     catalog_describer,
     chat_key,

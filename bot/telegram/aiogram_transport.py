@@ -15,7 +15,7 @@ from aiogram import exceptions as ag_errors
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.telegram_common import (
+from bot.telegram.common import (
     ALLOWED_UPDATES,
     MAX_DOWNLOAD,
     ApiCall,

@@ -523,7 +523,7 @@ def run_cli(args: argparse.Namespace) -> int:
                 print(f"  cannot open {key}", file=sys.stderr)
             return 1 if rotation.failed else 0
         if args.command == "health":
-            from bot.health import check
+            from bot.ops.health import check
 
             result = asyncio.run(check(settings, timeout=args.timeout))
             print(json.dumps(result, ensure_ascii=False, indent=2))

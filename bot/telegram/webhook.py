@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.health import HealthCheck
+from bot.ops.health import HealthCheck
 from bot.runner import UpdatePipeline
 from bot.settings import Settings
-from bot.telegram_common import TelegramTransport, derived_webhook_secret, webhook_secret_ok
+from bot.telegram.common import TelegramTransport, derived_webhook_secret, webhook_secret_ok
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ class WebhookServer:
             self._runner = None
 
     async def _health(self, request: web.Request) -> web.Response:
-        """The database and the Bot API, as JSON: 200 when both answer, 503 otherwise (bot/health.py)."""
+        """The database and the Bot API, as JSON: 200 when both answer, 503 otherwise (bot/ops/health.py)."""
         return await self._healthz(request)
 
     async def _update(self, request: web.Request) -> web.Response:

@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select, text
 
-from bot.logs import mask
+from bot.ops.logs import mask
 from bot.settings import Settings
 from storage.db import Database, alembic_config
 from storage.models import OutboxMessage

@@ -16,7 +16,7 @@ import telegram
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
 
-from bot.telegram_common import (
+from bot.telegram.common import (
     ALLOWED_UPDATES,
     MAX_DOWNLOAD,
     ApiCall,

@@ -1,0 +1,1 @@
+"""WeChat official account: the webhook server, the API client, rendering for WeChat's rules, the sender."""
