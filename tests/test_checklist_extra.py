@@ -41,11 +41,11 @@ async def test_tests_not_in_the_list_are_typed_checked_and_shown_to_the_reviewer
     assert (await _enrollment(app, lab_id)).extra_tests_draft is None
 
     # Several at once; a listed test typed by name is ticked rather than added twice.
-    await person.send("血清淀粉样蛋白A、降钙素原\nALT\n降钙素原")
-    assert "已在列表中，已为您勾选：ALT" in person.last.text
+    await person.send("血清淀粉样蛋白A、降钙素原\nALT\n降钙素原、K")
+    assert "已在列表中，已为您勾选：ALT、K" in person.last.text
     assert "已添加：血清淀粉样蛋白A、降钙素原" in person.last.text
     enr = await _enrollment(app, lab_id)
-    assert enr.extra_tests_draft == ["血清淀粉样蛋白A", "降钙素原"] and enr.checklist_draft == ["CHEM.ALT"]
+    assert enr.extra_tests_draft == ["血清淀粉样蛋白A", "降钙素原"] and enr.checklist_draft == ["CHEM.K", "CHEM.ALT"]
     await person.press("✖ 血清淀粉样蛋白A")
     assert "已添加：降钙素原" in person.last.text
     await person.send("白细胞介素-6")
@@ -53,11 +53,11 @@ async def test_tests_not_in_the_list_are_typed_checked_and_shown_to_the_reviewer
     assert "列表中没有的项目（2）" in " ".join(person.last.labels)
 
     await person.press("查看汇总并提交")
-    assert "共 3 项" in person.last.text and "• 列表外项目（2）：降钙素原、白细胞介素-6" in person.last.text
+    assert "共 4 项" in person.last.text and "• 列表外项目（2）：降钙素原、白细胞介素-6" in person.last.text
     await person.press("确认提交")
     enr = await _enrollment(app, lab_id)
     assert enr.extra_tests == ["降钙素原", "白细胞介素-6"] and enr.extra_tests_draft is None
-    assert enr.last_year_tests == ["CHEM.ALT"]
+    assert enr.last_year_tests == ["CHEM.K", "CHEM.ALT"]
 
     await walk_plan(person)
     await walk_documents(person)

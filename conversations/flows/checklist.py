@@ -257,6 +257,9 @@ async def on_extra_text(ctx: Ctx, text: str) -> None:
     for part in _EXTRA_SPLIT.split(text):
         if not part.strip():
             continue
+        if _catalogue_match(ctx, part.strip()) is not None:  # "K" is a listed test, however short
+            names.append(part.strip())
+            continue
         checked = validators.text_field(part, max_len=EXTRA_MAX_LEN, min_len=2)
         if not checked.ok:  # one bad name: nothing is added, and the reply names it
             reason = ctx.t(checked.error or "", **checked.args)
