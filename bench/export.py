@@ -33,7 +33,7 @@ from sqlalchemy import insert
 
 from conversations.campaign import Campaign, load_campaign
 from conversations.i18n import Catalog
-from handlers.admin import export_sheet, export_workbook
+from handlers.admin_export import export_sheet, export_workbook
 from storage.db import Database
 from storage.models import Contact, Document, Enrollment, Lab, Review
 from storage.xlsx_write import EXPORT_TZ

@@ -29,6 +29,8 @@ from conversations.validators import display_name
 from handlers import (  # noqa: F401 - register
     admin,
     admin_codes,
+    admin_export,
+    admin_roster,
     admin_unbind,
     broadcasts,
     commands,

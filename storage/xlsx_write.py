@@ -27,6 +27,7 @@ ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 # openpyxl's error codes (openpyxl.cell.cell.ERROR_CODES): a plain text value equal to one becomes an error cell.
 ERROR_CODES = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A")
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # the MIME type of what this writes
 ColumnKind = Literal["text", "int", "date", "datetime", "bool"]
 EXPORT_TZ = ZoneInfo("Asia/Shanghai")
 MAX_COLUMN_WIDTH = 60

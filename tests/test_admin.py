@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from conversations.events import SendDocument
-from handlers import admin as admin_module
+from handlers import admin_roster
 from storage.models import AuditLog, BindingCode, Contact, Enrollment, Lab, Review, Staff
 from tests.conftest import require_tool
 from tests.factories import bind, make_lab
@@ -266,7 +266,7 @@ async def test_wrong_types_in_cells_are_reported_by_row_and_column(app: App, adm
 async def test_ten_thousand_rows_import_with_codes_in_batches(
     app: App, admin: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(admin_module, "CODES_PER_BATCH", 25)
+    monkeypatch.setattr(admin_roster, "CODES_PER_BATCH", 25)
     rows: list[list[object]] = [HEADERS]
     for i in range(10_000):
         rows.append(

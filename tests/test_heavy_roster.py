@@ -12,8 +12,9 @@ import zipfile
 import pytest
 
 from bot.app import App
-from handlers import admin as admin_module
+from handlers import admin_roster
 from storage import roster_import as xl
+from storage.xlsx_write import XLSX
 from tests.harness import Person, Transcript, texts
 from tests.test_admin import HEADERS
 from tests.test_excel import xlsx
@@ -68,7 +69,7 @@ def test_a_million_formatted_empty_rows_are_refused_quickly() -> None:
 
 def _rules() -> dict[str, object]:
     from conversations.campaign import load_campaign
-    from handlers.admin import roster_rules
+    from handlers.admin_roster import roster_rules
 
     return roster_rules(load_campaign())
 
@@ -79,8 +80,8 @@ async def test_the_roster_is_read_outside_the_transaction_with_progress(
     rows = [HEADERS] + [
         [f"HN{i:05d}", f"第{i}医院", "综合医院", "二级", "郑州市", f"联系人{i}", f"138{i:08d}"] for i in range(1, 301)
     ]
-    monkeypatch.setattr(admin_module, "CODES_PER_BATCH", 5)
-    monkeypatch.setattr(admin_module, "PROGRESS_EVERY", 0.0)  # a notice at every step, for the test
+    monkeypatch.setattr(admin_roster, "CODES_PER_BATCH", 5)
+    monkeypatch.setattr(admin_roster, "PROGRESS_EVERY", 0.0)  # a notice at every step, for the test
     reading = asyncio.Event()
     loop = asyncio.get_running_loop()
     real = xl.read_roster
@@ -90,9 +91,9 @@ async def test_the_roster_is_read_outside_the_transaction_with_progress(
         time.sleep(1.0)  # a big roster: the read takes a while
         return real(data, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(admin_module, "read_roster", slow_read)
+    monkeypatch.setattr(admin_roster, "read_roster", slow_read)
     await admin.send("/import")
-    upload = asyncio.create_task(admin.send_file(xlsx(rows), name="r.xlsx", mime=admin_module.XLSX))
+    upload = asyncio.create_task(admin.send_file(xlsx(rows), name="r.xlsx", mime=XLSX))
     await reading.wait()
     # Meanwhile the database is free: someone else is answered at once.
     started = time.perf_counter()

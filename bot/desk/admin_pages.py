@@ -1,7 +1,7 @@
 """The admin's pages: the Excel export, the roster import, binding codes with a printable sheet, the broadcast
-composer, reviewers and their roles. Each runs the chat desk's own service (`handlers.admin`,
-`handlers.broadcasts`) through `handlers.staff_desk.run_as`, so a file, a count or a refusal is exactly what the
-chat would give."""
+composer, reviewers and their roles. Each runs the chat desk's own service (`handlers.admin_roster`,
+`handlers.admin_export`, `handlers.broadcasts`) through `handlers.staff_desk.run_as`, so a file, a count or a
+refusal is exactly what the chat would give."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.desk.server import ACCOUNT, Desk, desk_of, lang_of, render, require
 from conversations.audience import STATUSES, Audience, count
 from conversations.context import Ctx
 from conversations.events import FileOut, Outbound, Reply, SendDocument
-from handlers import admin, broadcasts, staff_desk
+from handlers import admin_export, admin_roster, broadcasts, staff_desk
 from storage.models import Broadcast, DeskAccount, Staff
 from storage.repos import desk as repo
 from storage.repos.outbox import counts as outbox_counts
@@ -83,8 +83,10 @@ async def export(request: web.Request) -> web.StreamResponse:
     catalog = desk.app.services.catalog
     # Made before the transaction, in a read-only session: on SQLite a transaction would stop every chat.
     async with desk.app.db.reading() as s:
-        made = await admin.export_workbook(s, desk.app.campaign, lambda key, **a: catalog.t(lang, key, **a), lang)
-    ran = await _run(request, admin.send_export, prepared={"export": made})
+        made = await admin_export.export_workbook(
+            s, desk.app.campaign, lambda key, **a: catalog.t(lang, key, **a), lang
+        )
+    ran = await _run(request, admin_export.send_export, prepared={"export": made})
     _, files = _split(ran.local)
     if not files:
         raise web.HTTPInternalServerError(text="export failed")
@@ -109,8 +111,8 @@ async def import_roster(request: web.Request) -> web.StreamResponse:
     if len(data) > MAX_ROSTER:
         return render(request, "import.html", status=422, texts=[], files=[], error="desk-import-too-big")
     name = (upload.filename or "roster.xlsx")[:120]
-    prepared = await admin.read_roster_upload(desk_of(request).app.services, lang_of(request), data)
-    ran = await _run(request, admin.on_import_file, upload=(data, name), prepared=prepared)
+    prepared = await admin_roster.read_roster_upload(desk_of(request).app.services, lang_of(request), data)
+    ran = await _run(request, admin_roster.on_import_file, upload=(data, name), prepared=prepared)
     texts, files = _split(ran.local)
     return render(request, "import.html", texts=texts, files=_keep(request, files), error=None)
 
@@ -121,7 +123,7 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
     Excel and as a printable PDF for mailing."""
 
     async def run(ctx: Ctx) -> None:
-        await admin._codes_batch(ctx, [])
+        await admin_roster.codes_batch(ctx, [])
 
     ran = await _run(request, run)
     texts, files = _split(ran.local)
