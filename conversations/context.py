@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conversations.campaign import Campaign
 from conversations.clock import Clock
 from conversations.events import (
+    GLOBAL_MARK,
     Button,
     Edit,
     FileRef,
@@ -25,6 +26,7 @@ from conversations.events import (
     Outbound,
     Reply,
     Toast,
+    global_button,
     keyboard,
 )
 from conversations.i18n import Catalog
@@ -34,7 +36,6 @@ from storage.models import AuditLog
 # Scoped buttons are written with this placeholder and stamped with the screen's final nonce when the
 # turn ends, so a step may build buttons before or after it moves on.
 NONCE_MARK = "~"
-GLOBAL_MARK = "g"
 
 
 class FileFetcher(Protocol):
@@ -162,7 +163,7 @@ class Ctx:
     @staticmethod
     def gbtn(label: str, action: str, arg: str = "") -> Button:
         """A button that works whenever it is pressed (menus, FAQ topics, reviewer decisions)."""
-        return Button(label, f"{GLOBAL_MARK}:{action}:{arg}")
+        return global_button(label, action, arg)
 
     # -- replies ---------------------------------------------------------------------------------------
     def note(self, text: str) -> None:

@@ -83,6 +83,18 @@ class Button:
             raise ValueError(f"button data over {MAX_BUTTON_DATA} bytes: {self.data!r}")
 
 
+GLOBAL_MARK = "g"  # button data "g:<action>:<arg>": works whenever pressed (menus, FAQ, decisions)
+
+
+def global_data(action: str, arg: str = "") -> str:
+    """The data of a button that works whenever it is pressed; `Ctx.gbtn` and code without a Ctx share it."""
+    return f"{GLOBAL_MARK}:{action}:{arg}"
+
+
+def global_button(label: str, action: str, arg: str = "") -> Button:
+    return Button(label, global_data(action, arg))
+
+
 Keyboard = tuple[tuple[Button, ...], ...]
 
 

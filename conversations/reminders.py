@@ -20,15 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.audience import Audience, Recipient, is_unfinished, recipients, select_labs
 from conversations.campaign import Campaign
-from conversations.events import Button, Keyboard, Reply, keyboard, to_payload
+from conversations.events import Keyboard, Reply, global_button, keyboard, to_payload
 from conversations.formatting import day, join
 from conversations.i18n import Catalog
 from conversations.progress import Progress, progress
 from storage.models import Broadcast, Contact
 from storage.repos.outbox import NewRow, add_rows, create_broadcast
-
-CONTINUE = "g:go:journey"
-STATUS = "g:go:status"
 
 
 def choose_contacts(contacts: Sequence[Recipient], threshold: int) -> list[Recipient]:
@@ -66,8 +63,8 @@ def reminder_text(catalog: Catalog, lang: str, campaign: Campaign, p: Progress, 
 
 def reminder_buttons(catalog: Catalog, lang: str) -> Keyboard:
     return keyboard(
-        [Button(catalog.t(lang, "btn-continue"), CONTINUE)],
-        [Button(catalog.t(lang, "btn-status"), STATUS)],
+        [global_button(catalog.t(lang, "btn-continue"), "go", "journey")],
+        [global_button(catalog.t(lang, "btn-status"), "go", "status")],
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conversations.context import Ctx
-from conversations.events import Button, Reply, keyboard
+from conversations.events import Reply, global_button, keyboard
 from conversations.flows.home import menu_buttons
 from conversations.formatting import day, moment
 from handlers.admin_export import prepare_export, send_export
@@ -65,7 +65,7 @@ async def grant_command(ctx: Ctx) -> None:
         ctx.push(
             Reply(
                 ctx.services.catalog.t("zh", "adm-granted-you", role=ctx.services.catalog.t("zh", f"adm-role-{role}")),
-                keyboard([Button(ctx.services.catalog.t("zh", "btn-queue"), "g:rv:queue")]),
+                keyboard([global_button(ctx.services.catalog.t("zh", "btn-queue"), "rv", "queue")]),
                 chat_id=user_id,
                 platform=ctx.actor.platform,
             )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conversations.campaign import Campaign
 from conversations.context import Ctx
-from conversations.events import Button, FileOut, SendDocument, keyboard
+from conversations.events import FileOut, SendDocument, global_button, keyboard
 from conversations.flow import Prepare
 from conversations.formatting import join, moment
 from handlers.admin_roster import ROSTER_PLATFORM
@@ -75,7 +75,9 @@ async def send_export(ctx: Ctx) -> None:
         SendDocument(
             FileOut(f"eqa-{c.year}-enrolments-{stamp}.xlsx", XLSX, data=data),
             ctx.t("adm-export-caption", year=c.year, count=count, at=moment(ctx.now, ctx.lang, c.tz)),
-            buttons=keyboard([Button(ctx.t("btn-stats"), "g:rv:stats"), Button(ctx.t("btn-queue"), "g:rv:queue")]),
+            buttons=keyboard(
+                [global_button(ctx.t("btn-stats"), "rv", "stats"), global_button(ctx.t("btn-queue"), "rv", "queue")]
+            ),
         )
     )
 

@@ -5,7 +5,7 @@ the person is told in their own chat, and an audit entry records who removed who
 from __future__ import annotations
 
 from conversations.context import Ctx
-from conversations.events import Button, Reply, keyboard
+from conversations.events import Reply, global_button, keyboard
 from conversations.flows.home import menu_buttons
 from handlers.routing import action, command
 from storage.models import Contact, Lab
@@ -73,7 +73,7 @@ async def unbind_button(ctx: Ctx, arg: str) -> None:
     ctx.push(
         Reply(
             t.t(lang, "unbind-told", lab=lab.name, code=lab.code),
-            keyboard([Button(t.t(lang, "btn-menu"), "g:go:menu")]),
+            keyboard([global_button(t.t(lang, "btn-menu"), "go", "menu")]),
             chat_id=contact.chat_id or contact.user_id,
             platform=contact.platform,
         )

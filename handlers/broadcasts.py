@@ -18,7 +18,7 @@ from conversations import flow as flows
 from conversations.audience import STATUSES, Audience, count, has_followers, recipients
 from conversations.campaign import Campaign
 from conversations.context import Ctx
-from conversations.events import Button, Keyboard, Reply, keyboard, to_payload
+from conversations.events import Button, Keyboard, Reply, global_button, keyboard, to_payload
 from conversations.flow import Flow, Step
 from conversations.i18n import Catalog
 from handlers.roles import refuse
@@ -46,11 +46,15 @@ def recipient_message(catalog: Catalog, lang: str, campaign: Campaign, kind: str
         mode = campaign.fees.mode_en if lang == "en" else campaign.fees.mode
         header = t("bc-header-payment", centre=centre, year=campaign.year, mode=mode)
         footer = t("bc-footer-payment")
-        buttons = keyboard([Button(t("btn-contacts"), "g:faq:contacts"), Button(t("btn-status"), "g:go:status")])
+        buttons = keyboard(
+            [global_button(t("btn-contacts"), "faq", "contacts"), global_button(t("btn-status"), "go", "status")]
+        )
     else:
         header = t("bc-header-broadcast", centre=centre)
         footer = t("bc-footer-broadcast")
-        buttons = keyboard([Button(t("btn-status"), "g:go:status"), Button(t("btn-contacts"), "g:faq:contacts")])
+        buttons = keyboard(
+            [global_button(t("btn-status"), "go", "status"), global_button(t("btn-contacts"), "faq", "contacts")]
+        )
     return f"{header}\n{text}\n\n{footer}", buttons
 
 
@@ -86,8 +90,8 @@ def progress_view(catalog: Catalog, lang: str, bc: Broadcast, tally: dict[str, i
         lines.append(t("bc-progress-next-sending"))
         buttons = keyboard(
             [
-                Button(t("bc-btn-refresh"), f"g:bc:prog:{bc.id}"),
-                Button(t("bc-btn-stop"), f"g:bc:stop:{bc.id}"),
+                global_button(t("bc-btn-refresh"), "bc", f"prog:{bc.id}"),
+                global_button(t("bc-btn-stop"), "bc", f"stop:{bc.id}"),
             ]
         )
     else:

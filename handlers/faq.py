@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from conversations.campaign import FaqEntry
 from conversations.context import Ctx
-from conversations.events import Button
+from conversations.events import global_button
 from conversations.flows.home import deadline_line, menu_buttons
 from conversations.formatting import join, moment
 from conversations.progress import progress
@@ -93,7 +93,7 @@ async def vote(ctx: Ctx, arg: str) -> None:
 
 async def show_topics(ctx: Ctx) -> None:
     entries = ctx.campaign.faq
-    buttons = [Button(e.topic_for(ctx.lang), f"g:faq:{e.id}") for e in entries]
+    buttons = [global_button(e.topic_for(ctx.lang), "faq", f"{e.id}") for e in entries]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([ctx.gbtn(ctx.t("btn-menu"), "go", "menu")])
     ctx.show(ctx.t("faq-title", year=ctx.campaign.year), rows)

@@ -34,6 +34,7 @@ from conversations.events import (
     SendAlbum,
     SendDocument,
     SendPhoto,
+    global_button,
     keyboard,
 )
 from conversations.formatting import day, join, moment
@@ -301,14 +302,14 @@ def card_buttons(t: Tr, subject: str, sid: int, revision: int, *, open_: bool, l
         approve = t("rv-btn-approve-application" if subject == "application" else "rv-btn-approve")
         rows.append(
             [
-                Button(approve, f"g:rv:a.{s}.{sid}.{revision}"),
-                Button(t("rv-btn-return"), f"g:rv:r.{s}.{sid}.{revision}"),
+                global_button(approve, "rv", f"a.{s}.{sid}.{revision}"),
+                global_button(t("rv-btn-return"), "rv", f"r.{s}.{sid}.{revision}"),
             ]
         )
-    extra = [Button(t("rv-btn-docs"), f"g:rv:docs.{sid}")] if subject == "enrollment" else []
+    extra = [global_button(t("rv-btn-docs"), "rv", f"docs.{sid}")] if subject == "enrollment" else []
     if lab_id is not None:
-        extra.append(Button(t("rv-btn-lab"), f"g:rv:lab.{lab_id}"))
-    extra.append(Button(t("rv-btn-queue"), "g:rv:queue"))
+        extra.append(global_button(t("rv-btn-lab"), "rv", f"lab.{lab_id}"))
+    extra.append(global_button(t("rv-btn-queue"), "rv", "queue"))
     rows.append(extra)
     return keyboard(*rows)
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from conversations.context import Ctx
-from conversations.events import Button, Edit, Keyboard, Reply, keyboard
+from conversations.events import Edit, Keyboard, Reply, global_button, keyboard
 from conversations.formatting import day, moment
 from conversations.progress import progress
 from handlers.review_cards import (
@@ -288,8 +288,8 @@ async def _create_lab(ctx: Ctx, app: Application) -> Lab:
             + "\n"
             + sms,
             keyboard(
-                [Button(t("btn-continue"), "g:go:journey")],
-                [Button(t("btn-status"), "g:go:status"), Button(t("btn-faq"), "g:faq:")],
+                [global_button(t("btn-continue"), "go", "journey")],
+                [global_button(t("btn-status"), "go", "status"), global_button(t("btn-faq"), "faq")],
             ),
             chat_id=app.chat_id,
             platform=app.platform,
@@ -326,8 +326,8 @@ async def _tell_lab(
                 fees=c.fees.note_en if lang == "en" else c.fees.note,
             )
             buttons = keyboard(
-                [Button(t("btn-status"), "g:go:status")],
-                [Button(t("btn-faq"), "g:faq:"), Button(t("btn-contacts"), "g:faq:contacts")],
+                [global_button(t("btn-status"), "go", "status")],
+                [global_button(t("btn-faq"), "faq"), global_button(t("btn-contacts"), "faq", "contacts")],
             )
         else:
             lines = [t("rv-lab-returned", lab=lab.name, code=lab.code, year=c.year)]
@@ -336,8 +336,8 @@ async def _tell_lab(
             lines.append(t("rv-lab-deadline", deadline=day(c.deadline, lang), days=c.days_left(ctx.now)))
             buttons = keyboard(
                 # "redo" answers below: this notice, with the centre's reasons, stays as it is.
-                [Button(t("rv-btn-resend"), "g:go:redo")],
-                [Button(t("btn-status"), "g:go:status"), Button(t("btn-contacts"), "g:faq:contacts")],
+                [global_button(t("rv-btn-resend"), "go", "redo")],
+                [global_button(t("btn-status"), "go", "status"), global_button(t("btn-contacts"), "faq", "contacts")],
             )
             text = "\n".join(lines)
         ctx.push(Reply(fit(text), buttons, chat_id=contact.chat_id or contact.user_id, platform=contact.platform))
@@ -354,10 +354,14 @@ async def _tell_applicant(ctx: Ctx, app: Application, decision: str, reasons: Se
     lines += reason_lines(t, "application", reasons, note, for_lab=True)
     if decision == "rejected":
         lines.append(ctx.campaign.contacts.text(lang))
-        buttons = keyboard([Button(t("btn-contacts"), "g:faq:contacts"), Button(t("btn-menu"), "g:go:menu")])
+        buttons = keyboard(
+            [global_button(t("btn-contacts"), "faq", "contacts"), global_button(t("btn-menu"), "go", "menu")]
+        )
     else:
         lines.append(t("rv-app-correct", deadline=day(ctx.campaign.deadline, lang)))
-        buttons = keyboard([Button(t("rv-btn-correct"), "g:go:apply")], [Button(t("btn-contacts"), "g:faq:contacts")])
+        buttons = keyboard(
+            [global_button(t("rv-btn-correct"), "go", "apply")], [global_button(t("btn-contacts"), "faq", "contacts")]
+        )
     ctx.push(Reply(fit("\n".join(lines)), buttons, chat_id=app.chat_id, platform=app.platform))
 
 
@@ -412,7 +416,7 @@ async def _after_decision(ctx: Ctx, subject: str, sid: int, res: Decided, *, edi
         ctx.push(
             Reply(
                 t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
-                keyboard([Button(t("rv-btn-open-current"), f"g:rv:o.{CODES[subject]}.{sid}")]),
+                keyboard([global_button(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")]),
                 chat_id=chat,
                 platform=ctx.services.review_platform or ctx.event.platform,
             )

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from conversations import flow as flows
 from conversations.context import Ctx
-from conversations.events import MAX_TEXT, Button, Outbound, Reply, keyboard
+from conversations.events import MAX_TEXT, Button, Outbound, Reply, global_button, keyboard
 from conversations.flow import Flow, Step, register
 from conversations.formatting import day, join, moment
 from conversations.progress import progress
@@ -499,7 +499,7 @@ async def on_bulk_confirm(ctx: Ctx, act: str, arg: str) -> None:
         ctx.push(
             Reply(
                 tr(ctx, REVIEW_LANG)("rv-bulk-elsewhere", who=who, count=len(done)),
-                keyboard([Button(tr(ctx, REVIEW_LANG)("rv-btn-queue"), "g:rv:queue")]),
+                keyboard([global_button(tr(ctx, REVIEW_LANG)("rv-btn-queue"), "rv", "queue")]),
                 chat_id=chat,
                 platform=ctx.services.review_platform or ctx.event.platform,
             )

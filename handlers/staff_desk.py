@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from conversations.context import Actor, ChatState, Ctx, Services
-from conversations.events import Button, FileRef, Inbound, Outbound, Reply, Toast, keyboard, to_payload
+from conversations.events import FileRef, Inbound, Outbound, Reply, Toast, global_button, keyboard, to_payload
 from handlers import signals
 from handlers.review_cards import CODES, ENROLLMENT_REASONS, ITEMS, REVIEW_LANG, items_for, tr
 from handlers.review_decisions import Decided, decide
@@ -149,7 +149,7 @@ def tell_review_chat(ctx: Ctx, subject: str, sid: int, res: Decided, platform: s
     ctx.push(
         Reply(
             t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
-            keyboard([Button(t("rv-btn-open-current"), f"g:rv:o.{CODES[subject]}.{sid}")]),
+            keyboard([global_button(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")]),
             chat_id=chat,
             platform=platform,
         )

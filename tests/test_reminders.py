@@ -14,8 +14,8 @@ from bot.app import App
 from bot.delivery.worker import OutboxWorker
 from bot.scheduler import Scheduler, due
 from conversations.clock import FixedClock
-from conversations.events import Reply, from_payload
-from conversations.reminders import CONTINUE, queue_reminders
+from conversations.events import Reply, from_payload, global_data
+from conversations.reminders import queue_reminders
 from storage.db import Database
 from storage.models import Broadcast, Contact, OutboxMessage, ScheduledRun
 from tests.harness import Person, Transcript
@@ -77,7 +77,7 @@ async def test_reminders_skip_finished_labs_and_name_what_each_lacks(app: App) -
     assert "不发放本年度室间质评样品" in fresh
     assert "Still missing" in sent["L-en-p0"].text and "days left" in sent["L-en-p0"].text
     for reply in sent.values():
-        assert reply.buttons[0][0].data == CONTINUE  # one tap to continue
+        assert reply.buttons[0][0].data == global_data("go", "journey")  # one tap to continue
         assert reply.text.rstrip().endswith(("接着做；有疑问可以直接发文字提问。", "you can also type a question."))
 
 
