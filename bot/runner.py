@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -364,20 +364,3 @@ class Poller:
             await asyncio.wait_for(self.source.get_updates(offset, 0, 1), 5)
         except Exception as exc:
             log.info("could not confirm updates before %s on the way out: %s", offset, exc)
-
-
-async def run_forever(*aws: Awaitable[Any]) -> None:
-    """Run coroutines until the first one ends (an error ends them all)."""
-    tasks = [asyncio.ensure_future(a) for a in aws]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for t in done:
-            t.result()
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def now() -> float:
-    return time.monotonic()

@@ -35,7 +35,7 @@ _USER_ID = re.compile(r"^-?[A-Za-z0-9_.:@-]{1,64}$")
 
 
 # -- who am I, reviewers --------------------------------------------------------------------------------------
-@command("myid", leaves_flow=False)
+@command("myid")
 async def myid(ctx: Ctx) -> None:
     """What an admin needs to grant someone a role."""
     ctx.say(ctx.t("adm-myid", user=ctx.actor.user_id, chat=ctx.actor.chat_id), menu_buttons(ctx))

@@ -15,7 +15,7 @@ from storage.repos.people import lab_by_code
 VALID_DAYS = 60
 
 
-@command("codes", role="admin", leaves_flow=False)
+@command("codes", role="admin")
 async def codes(ctx: Ctx) -> None:
     parts = ctx.event.args.split()
     if not parts:

@@ -32,7 +32,7 @@ async def help_(ctx: Ctx) -> None:
     await show_help(ctx)
 
 
-@command("status", leaves_flow=False)
+@command("status")
 async def status(ctx: Ctx) -> None:
     await show_status(ctx)
 
@@ -51,7 +51,7 @@ async def restart(ctx: Ctx) -> None:
     await show_welcome(ctx)
 
 
-@command("lang", leaves_flow=False)
+@command("lang")
 async def lang(ctx: Ctx) -> None:
     choice = normalise_language(ctx.event.args)
     if choice is None:

@@ -35,7 +35,7 @@ _SHOWN_CHARS = 80
 _LAB_PARTS = ("lab_status", "licence_on_file", "missing")
 
 
-@command("faq", leaves_flow=False)
+@command("faq")
 async def faq_command(ctx: Ctx) -> None:
     asked = ctx.event.args.strip()
     if asked and any(unicodedata.category(ch)[0] in "LN" for ch in asked):

@@ -205,7 +205,7 @@ async def on_note_button(ctx: Ctx, act: str, arg: str) -> None:
     ctx.toast(ctx.t("button-unknown"))
 
 
-@command("note", role="staff", leaves_flow=False)
+@command("note", role="staff")
 async def note_command(ctx: Ctx) -> None:
     """In a group the bot may see only commands (privacy mode): `/note 文字` gives the "other" reason there."""
     if ctx.state.flow != "rv_return":

@@ -30,8 +30,6 @@ ActionHandler = Callable[[Ctx, str], Awaitable[None]]
 class Command:
     handler: Handler
     role: str = "anyone"  # anyone | contact | staff | admin
-    # Commands that leave the current flow (menus); the others may be used mid-flow and come back.
-    leaves_flow: bool = True
     # Heavy work done before the event's transaction (an export); see conversations.flow.Prepare.
     prepare: flows.PrepareFn | None = None
 
@@ -49,11 +47,9 @@ FreeTextHandler = Callable[[Ctx, str], Awaitable[None]]
 _free_text: list[FreeTextHandler] = []
 
 
-def command(
-    name: str, *, role: str = "anyone", leaves_flow: bool = True, prepare: flows.PrepareFn | None = None
-) -> Callable[[Handler], Handler]:
+def command(name: str, *, role: str = "anyone", prepare: flows.PrepareFn | None = None) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(fn, role, leaves_flow, prepare)
+        COMMANDS[name] = Command(fn, role, prepare)
         return fn
 
     return register
