@@ -38,8 +38,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import filetype
 from PIL import Image, ImageChops, ImageFilter, ImageMath, ImageOps, UnidentifiedImageError
+
+from storage.sniff import sniff
 
 __all__ = [
     "ADVICE",
@@ -125,43 +126,10 @@ class Precheck:
         return tuple(i for i in self.issues if i in ADVICE)
 
 
-# --------------------------------------------------------------------------- sniffing
+# --------------------------------------------------------------------------- kinds (storage.sniff names them)
 
 _OFFICE = {"doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "epub"}
 _OTHER_IMAGES = {"webp", "bmp", "tif", "jxr", "psd", "ico", "cr2", "jpx", "dwg", "xcf", "dcm"}
-
-
-def _sniff(data: bytes) -> tuple[str, str]:
-    """(kind, mime) from the content alone."""
-    # PDF allows junk before the header; filetype only looks at offset 0.
-    if b"%PDF-" in data[:1024]:
-        return "pdf", "application/pdf"
-    guess = filetype.guess(data[:8192])
-    if guess is None:
-        if _looks_like_text(data[:4096]):
-            return "text", "text/plain"
-        return "unknown", "application/octet-stream"
-    ext = guess.extension
-    kind = {"jpg": "jpeg", "apng": "png", "tif": "tiff"}.get(ext, ext)
-    if kind == "avif":
-        kind = "heic" if _is_heic_brand(data) else "avif"
-    return kind, guess.mime
-
-
-def _is_heic_brand(data: bytes) -> bool:
-    return data[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1")
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if not head or b"\x00" in head:
-        return False
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return True
-    return False
 
 
 def _refusal_for_kind(kind: str) -> tuple[str, dict[str, object]] | None:
@@ -700,7 +668,7 @@ def precheck(
 ) -> Precheck:
     """Check one uploaded file. Never raises for bad input: the verdict is in the result."""
     digest = hashlib.sha256(data).hexdigest()
-    kind, mime = _sniff(data) if data else ("unknown", "application/octet-stream")
+    kind, mime = sniff(data) if data else ("unknown", "application/octet-stream")
 
     def refuse(msg_id: str, **args: object) -> Precheck:
         return Precheck(False, kind, mime, (msg_id,), None, None, None, None, None, digest, len(data), args)
@@ -762,7 +730,7 @@ def oriented_jpeg(data: bytes, *, max_side: int = 2560, quality: int = 88) -> by
 
     Raises ValueError for a PDF or anything that is not a usable JPEG/PNG.
     """
-    kind, _ = _sniff(data)
+    kind, _ = sniff(data)
     if kind not in ("jpeg", "png"):
         raise ValueError(f"not a JPEG or PNG image: {kind}")
     config = PrecheckConfig()

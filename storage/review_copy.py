@@ -14,7 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from storage.images import _sniff, oriented_jpeg
+from storage.images import oriented_jpeg
+from storage.sniff import sniff
 
 __all__ = ["MAX_PAGES", "RenderFailed", "review_copies"]
 
@@ -59,7 +60,7 @@ def _pdf_pages(data: bytes, pages: int) -> list[bytes]:
 def review_copies(data: bytes, *, max_pages: int = MAX_PAGES) -> list[bytes]:
     """JPEG images of what the upload shows: one for a photo or scan, one per page (up to max_pages) for a
     PDF. Raises RenderFailed when nothing can be drawn."""
-    kind, _ = _sniff(data)
+    kind, _ = sniff(data)
     if kind == "pdf":
         return _pdf_pages(data, max_pages)
     try:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from defusedxml import ElementTree  # workbook XML from users: no entity expansion, no external entities
 
+from storage.sniff import sniff
 from storage.xlsx_write import EXACT_FLOAT_LIMIT, Column, Sheet, write_workbook
 
 if TYPE_CHECKING:  # openpyxl (~15 MB) is loaded when a roster is read, not when the bot starts
@@ -362,8 +363,9 @@ def _decode_text_sample(sample: bytes) -> str | None:
     return None
 
 
-def _sniff(data: bytes) -> RosterReport | None:
-    """Refuse anything that is not an .xlsx, naming what it most likely is."""
+def _refuse_non_xlsx(data: bytes) -> RosterReport | None:
+    """Refuse anything that is not an .xlsx, naming what it most likely is (storage.sniff for the kind, then
+    what only a workbook has: an OLE2 .xls or an encrypted one, a zip with the parts of an .xlsx)."""
     if not data.strip():
         return _file_issue(XL_FILE_EMPTY)
     if data.startswith(_OLE2_MAGIC):
@@ -371,9 +373,10 @@ def _sniff(data: bytes) -> RosterReport | None:
         if "EncryptedPackage".encode("utf-16-le") in data:
             return _file_issue(XL_FILE_ENCRYPTED)
         return _file_issue(XL_FILE_XLS)
-    if data.startswith(b"%PDF"):
+    kind, mime = sniff(data)
+    if kind == "pdf":
         return _file_issue(XL_FILE_OTHER_FORMAT, format="PDF")
-    if data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+    if mime.startswith("image/"):
         return _file_issue(XL_FILE_OTHER_FORMAT, format="image")
     if not data.startswith(b"PK"):
         text = _decode_text_sample(data[:65536])
@@ -606,7 +609,7 @@ def read_roster(
     CPU-bound: call it through storage.heavy.run_heavy from async code, outside any transaction.
     ``progress`` is called (from the reading thread) with the number of sheet rows read so far.
     """
-    refused = _sniff(data)
+    refused = _refuse_non_xlsx(data)
     if refused is not None:
         return refused
     rules = _Rules(
