@@ -1,4 +1,4 @@
-"""How long matching one FAQ question takes: median and p99 of `handlers.faq_match.match`, next to two
+"""How long matching one FAQ question takes: median and p99 of `conversations.faq_match.match`, next to two
 trivial baselines measured in the same run (a dict lookup of the normalised question, and the naive
 keyword matcher the FAQ started with), plus each one's top-1 accuracy on the evaluation set.
 
@@ -20,8 +20,8 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+from conversations import faq_match
 from conversations.campaign import Campaign, load_campaign
-from handlers import faq_match
 
 EVAL = Path(__file__).resolve().parents[1] / "tests" / "data" / "faq_eval.toml"
 TARGET_MS = 5.0

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from conversations import faq_match
 from conversations.campaign import FaqEntry
 from conversations.context import Ctx
 from conversations.events import global_button
 from conversations.flows.home import deadline_line, menu_buttons
 from conversations.formatting import join, moment
 from conversations.progress import progress
-from handlers import faq_match
 from handlers.routing import action, command, free_text
 from storage.models import FaqVote, Lab
 

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 
 from conversations.campaign import load_campaign
-from handlers.faq_match import match, normalise
+from conversations.faq_match import match, normalise
 
 EVAL = tomllib.loads((Path(__file__).parent / "data" / "faq_eval.toml").read_text(encoding="utf-8"))
 CAMPAIGN = load_campaign()

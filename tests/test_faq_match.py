@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from conversations import faq_match
 from conversations.campaign import load_campaign, parse_campaign
-from handlers import faq_match
-from handlers.faq_match import Match, index_for, match, normalise
+from conversations.faq_match import Match, index_for, match, normalise
 from tests.test_campaign import shipped_text
 
 CAMPAIGN = load_campaign()
