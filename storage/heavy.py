@@ -95,7 +95,9 @@ async def run_isolated(fn: Callable[..., T], /, *args: object, timeout: float | 
     For work that starves the event loop even from a thread: writing an .xlsx gives up and retakes the
     GIL at every small write, and CPython then hands it back to the writer rather than to the waiting loop
     (the "convoy"), so a reply could wait the whole export. ``fn`` and ``args`` must pickle: a module-level
-    function and plain data. A worker that died (killed for memory) is replaced at the next call.
+    function and plain data. A worker that died (killed for memory) is replaced at the next call. As with any
+    multiprocessing start but fork, the worker imports the entry script: keep it behind
+    ``if __name__ == "__main__"`` (the `eqa-bot` script, pytest and `python -m bench` are).
     """
     pool = _process_pool()
     try:
