@@ -25,7 +25,9 @@ from typing import Any, Protocol
 from bot.delivery import DeliveryError, Gate, RetryAfter, Sender
 from bot.delivery.liveness import fast_path_name
 from bot.delivery.worker import OutboxWorker
-from bot.telegram.common import Conflict, Unauthorized, chat_key, is_stale_query
+from bot.telegram.common import Conflict, Unauthorized
+from bot.telegram.errors import is_stale_query
+from bot.telegram.inbound import chat_key
 from conversations.events import Inbound, Outbound, Outcome, Toast
 from handlers.core import ALBUM_QUIET, Core
 

@@ -25,15 +25,9 @@ from bot.delivery import Gate, Rejected, RetryAfter, Transient
 from bot.ops.logs import setup_logging
 from bot.runner import Poller, Runner, UpdatePipeline, flush_albums_forever
 from bot.settings import Settings
-from bot.telegram.common import (
-    PLATFORM,
-    CommandMenu,
-    TelegramTransport,
-    Unauthorized,
-    catalog_describer,
-    command_menus,
-    derived_webhook_secret,
-)
+from bot.telegram.common import TelegramTransport, Unauthorized, derived_webhook_secret
+from bot.telegram.inbound import PLATFORM
+from bot.telegram.menus import CommandMenu, catalog_describer, command_menus
 from storage.files import DocumentStore
 from storage.models import Staff
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.telegram.common import PLATFORM
+from bot.telegram.inbound import PLATFORM
 from conversations.i18n import catalog
 from storage.db import Database
 from storage.files import DocumentStore

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.telegram.common import PLATFORM
+from bot.telegram.inbound import PLATFORM
 from storage.db import Database
 from storage.models import Document, Enrollment, ProcessedUpdate
 from tests.conftest import POSTGRES_URL, drop_postgres_database, fresh_postgres_url

@@ -11,7 +11,7 @@ from telegram import error as tg_error
 
 from bot.delivery import Blocked, Rejected, RetryAfter, Transient, Unconfirmed
 from bot.delivery.policy import Job, Policy, settle
-from bot.telegram.common import delivery_error, maybe_sent
+from bot.telegram.errors import delivery_error, maybe_sent
 
 NOW = datetime(2025, 2, 10, 2, 0, tzinfo=UTC)
 JOB = Job(7, "telegram", "42", attempts=0, payload={"type": "SendDocument", "file": {"filename": "a.xlsx"}})

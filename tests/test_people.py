@@ -153,7 +153,7 @@ async def test_admins_unbind_a_person_with_confirmation_and_audit(
 
 
 async def test_unbind_is_in_help_and_the_command_menus(app: App, admin: Person) -> None:
-    from bot.telegram.common import catalog_describer, command_menus
+    from bot.telegram.menus import catalog_describer, command_menus
     from handlers.routing import COMMANDS
 
     await admin.send("/help")

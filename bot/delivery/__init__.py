@@ -10,7 +10,7 @@
       robots.py    `RobotWorker`: the worker for a group robot's rows (WeCom, DingTalk, Feishu)
 
 The rows themselves are written only by `storage.repos.outbox`. Channels live beside this package
-(bot/telegram/common.py, bot/group_robots.py, …) and depend on `sender` only.
+(bot/telegram/errors.py, bot/group_robots.py, …) and depend on `sender` only.
 """
 
 from bot.delivery.gates import Gate, Pacer, is_group

@@ -15,16 +15,11 @@ from aiogram import exceptions as ag_errors
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.telegram.common import (
-    ALLOWED_UPDATES,
-    MAX_DOWNLOAD,
-    ApiCall,
-    CommandMenu,
-    ErrorKind,
-    FileTooBig,
-    InputFileSpec,
-    TelegramTransport,
-)
+from bot.telegram.common import MAX_DOWNLOAD, FileTooBig, TelegramTransport
+from bot.telegram.errors import ErrorKind
+from bot.telegram.inbound import ALLOWED_UPDATES
+from bot.telegram.menus import CommandMenu
+from bot.telegram.outbound import ApiCall, InputFileSpec
 from conversations.events import Keyboard, Toast
 from storage.files import DocumentStore
 

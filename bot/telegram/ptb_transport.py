@@ -16,16 +16,11 @@ import telegram
 from telegram import error as tg_error
 from telegram.request import HTTPXRequest
 
-from bot.telegram.common import (
-    ALLOWED_UPDATES,
-    MAX_DOWNLOAD,
-    ApiCall,
-    CommandMenu,
-    ErrorKind,
-    FileTooBig,
-    InputFileSpec,
-    TelegramTransport,
-)
+from bot.telegram.common import MAX_DOWNLOAD, FileTooBig, TelegramTransport
+from bot.telegram.errors import ErrorKind
+from bot.telegram.inbound import ALLOWED_UPDATES
+from bot.telegram.menus import CommandMenu
+from bot.telegram.outbound import ApiCall, InputFileSpec
 from conversations.events import Keyboard, Toast
 from storage.files import DocumentStore
 

@@ -18,7 +18,9 @@ from bot.app import App, build_app
 from bot.delivery import Gate
 from bot.serve import Options, make_transport, serve
 from bot.settings import Settings
-from bot.telegram.common import PLATFORM, TelegramTransport, is_not_modified
+from bot.telegram.common import TelegramTransport
+from bot.telegram.errors import is_not_modified
+from bot.telegram.inbound import PLATFORM
 from bot.telegram.webhook import WebhookConfig
 from conversations.clock import FixedClock
 from storage.models import OutboxMessage

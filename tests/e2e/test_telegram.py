@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.telegram.common import PLATFORM
+from bot.telegram.inbound import PLATFORM
 from conversations import flow as flows
 from conversations.context import Ctx
 from conversations.flow import Flow, Step

@@ -7,19 +7,10 @@ from typing import Any
 import pytest
 
 from bot.delivery import Blocked, Rejected, RetryAfter, Transient
-from bot.telegram.common import (
-    api_chat_id,
-    catalog_describer,
-    chat_key,
-    command_menus,
-    delivery_error,
-    derived_webhook_secret,
-    is_group,
-    is_not_modified,
-    needs_new_message,
-    update_to_inbound,
-    webhook_secret_ok,
-)
+from bot.telegram.common import derived_webhook_secret, webhook_secret_ok
+from bot.telegram.errors import delivery_error, is_not_modified, needs_new_message
+from bot.telegram.inbound import api_chat_id, chat_key, is_group, update_to_inbound
+from bot.telegram.menus import catalog_describer, command_menus
 from conversations.i18n import catalog
 
 USER = {"id": 42, "is_bot": False, "first_name": "王", "last_name": "检验", "language_code": "zh-hans"}
