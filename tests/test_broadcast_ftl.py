@@ -5,32 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fluent.syntax import ast, parse
-from fluent.syntax.visitor import Visitor
+from tests.catalogues import messages
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ["handlers/broadcasts.py", "conversations/reminders.py", "bot/delivery/worker.py"]
 
 
-class _Variables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_VariableReference(self, node: ast.VariableReference) -> None:
-        self.names.add(node.id.name)
-
-
 def _messages(lang: str) -> dict[str, set[str]]:
-    resource = parse((ROOT / "conversations" / "locales" / lang / "broadcast.ftl").read_text(encoding="utf-8"))
-    assert not [e for e in resource.body if isinstance(e, ast.Junk)]
-    out = {}
-    for e in resource.body:
-        if isinstance(e, ast.Message):
-            v = _Variables()
-            v.visit(e)
-            out[e.id.name] = v.names
-    return out
+    return messages(lang, "broadcast.ftl")
 
 
 def test_both_languages_have_the_same_messages_and_variables() -> None:

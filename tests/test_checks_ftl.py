@@ -9,31 +9,17 @@ from pathlib import Path
 
 import pytest
 from fluent.runtime import FluentBundle, FluentResource
-from fluent.syntax import ast, parse
-from fluent.syntax.visitor import Visitor
+from fluent.syntax import ast
+
+from tests.catalogues import entries, variables
 
 LOCALES = Path(__file__).resolve().parents[1] / "conversations" / "locales"
 LANGS = {"zh": "zh-CN", "en": "en-US"}
 MODULES = ["conversations.validators", "storage.images"]
 
 
-class _Variables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_VariableReference(self, node: ast.VariableReference) -> None:
-        self.names.add(node.id.name)
-
-
 def _catalogue(lang: str) -> dict[str, ast.Message]:
-    resource = parse((LOCALES / lang / "checks.ftl").read_text(encoding="utf-8"))
-    junk = [e for e in resource.body if isinstance(e, ast.Junk)]
-    assert not junk, [j.content for j in junk]
-    messages = [e for e in resource.body if isinstance(e, ast.Message)]
-    ids = [m.id.name for m in messages]
-    assert len(ids) == len(set(ids)), "duplicate ids"
-    return {m.id.name: m for m in messages}
+    return entries(lang, "checks.ftl")
 
 
 def _declared() -> dict[str, frozenset[str]]:
@@ -51,9 +37,8 @@ def test_every_returned_id_is_in_the_catalogue(lang: str) -> None:
     catalogue = _catalogue(lang)
     for msg_id, args in _declared().items():
         assert msg_id in catalogue, f"{msg_id} missing from {lang}/checks.ftl"
-        visitor = _Variables()
-        visitor.visit(catalogue[msg_id])
-        assert visitor.names == set(args), (lang, msg_id, visitor.names, args)
+        names = variables(catalogue[msg_id])
+        assert names == set(args), (lang, msg_id, names, args)
 
 
 def test_catalogues_have_the_same_ids_all_prefixed() -> None:

@@ -7,36 +7,16 @@ import re
 from pathlib import Path
 
 import pytest
-from fluent.syntax import ast, parse
-from fluent.syntax.visitor import Visitor
 
 from conversations.i18n import catalog
+from tests.catalogues import messages
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "conversations" / "locales"
 
 
-class _Variables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_VariableReference(self, node: ast.VariableReference) -> None:
-        self.names.add(node.id.name)
-
-
 def _messages(lang: str, name: str = "faq.ftl") -> dict[str, set[str]]:
-    resource = parse((LOCALES / lang / name).read_text(encoding="utf-8"))
-    if name == "faq.ftl":  # other areas' catalogues are their own tests' business
-        assert not [e for e in resource.body if isinstance(e, ast.Junk)], f"syntax errors in {lang}/{name}"
-    found: dict[str, set[str]] = {}
-    for entry in resource.body:
-        if isinstance(entry, ast.Message):
-            visitor = _Variables()
-            visitor.visit(entry)
-            assert name != "faq.ftl" or entry.id.name not in found, f"duplicate {entry.id.name}"
-            found[entry.id.name] = visitor.names
-    return found
+    return messages(lang, name, strict=name == "faq.ftl")  # other areas' catalogues are their own tests' business
 
 
 def test_both_languages_have_the_same_ids_and_arguments() -> None:

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 from fluent.runtime import FluentBundle, FluentResource
-from fluent.syntax import ast, parse
-from fluent.syntax.visitor import Visitor
 from PIL import Image, ImageDraw
 
 from storage.pdf import QrPayload, qr_payload
@@ -29,6 +27,7 @@ from storage.reading.form import parse_payload, qr_symbol_corners
 from storage.reading.licence import Field, LicenceReading, parse_licence
 from storage.reading.text import institution_core, names_agree, normal_number
 from tests import reading_samples as rs
+from tests.catalogues import messages
 from tests.conftest import require_tool
 from tests.image_samples import draw_seal
 
@@ -232,29 +231,8 @@ def test_agreement_findings_refuse_only_another_year_or_lab() -> None:
 
 
 # -- catalogues -----------------------------------------------------------------------------------------------
-class _Variables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_VariableReference(self, node: ast.VariableReference) -> None:
-        self.names.add(node.id.name)
-
-
-def _catalogue(lang: str) -> dict[str, set[str]]:
-    resource = parse((LOCALES / lang / "reading.ftl").read_text(encoding="utf-8"))
-    assert not [e for e in resource.body if isinstance(e, ast.Junk)]
-    out = {}
-    for entry in resource.body:
-        if isinstance(entry, ast.Message):
-            visitor = _Variables()
-            visitor.visit(entry)
-            out[entry.id.name] = visitor.names
-    return out
-
-
 def test_reading_catalogues() -> None:
-    zh, en = _catalogue("zh"), _catalogue("en")
+    zh, en = messages("zh", "reading.ftl"), messages("en", "reading.ftl")
     assert zh == en
     for code, args in MESSAGES.items():
         assert zh.get(code) == set(args), code
@@ -266,7 +244,7 @@ def test_reading_catalogues() -> None:
     for lang in ("zh", "en"):
         bundle = FluentBundle([lang], use_isolating=False)
         bundle.add_resource(FluentResource((LOCALES / lang / "reading.ftl").read_text(encoding="utf-8")))
-        for key, names in _catalogue(lang).items():
+        for key, names in messages(lang, "reading.ftl").items():
             message = bundle.get_message(key)
             assert message.value is not None
             _, errors = bundle.format_pattern(message.value, dict.fromkeys(names, "x"))

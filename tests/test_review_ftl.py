@@ -8,38 +8,21 @@ from pathlib import Path
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import ast, parse
-from fluent.syntax.visitor import Visitor
 
 from handlers.review_cards import APPLICATION_REASONS, ENROLLMENT_REASONS
+from tests.catalogues import messages
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "conversations" / "locales"
 SOURCES = [
     *(ROOT / "handlers" / f"review_{m}.py" for m in ("cards", "alerts", "decisions", "returns", "desk")),
-    ROOT / "handlers" / "admin.py",
+    *(ROOT / "handlers" / f"{m}.py" for m in ("admin", "admin_roster", "admin_export")),
 ]
 
 
-class _Variables(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_VariableReference(self, node: ast.VariableReference) -> None:
-        self.names.add(node.id.name)
-
-
 def catalogue(lang: str) -> dict[str, set[str]]:
-    resource = parse((LOCALES / lang / "review.ftl").read_text(encoding="utf-8"))
-    assert not [e for e in resource.body if isinstance(e, ast.Junk)]
-    out: dict[str, set[str]] = {}
-    for entry in resource.body:
-        if isinstance(entry, ast.Message):
-            assert entry.id.name not in out, f"duplicate {entry.id.name}"
-            assert entry.id.name.startswith(("rv-", "adm-")), entry.id.name
-            visitor = _Variables()
-            visitor.visit(entry)
-            out[entry.id.name] = visitor.names
+    out = messages(lang, "review.ftl")
+    assert all(key.startswith(("rv-", "adm-")) for key in out), [k for k in out if not k.startswith(("rv-", "adm-"))]
     return out
 
 
