@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-_MONTHS = (
+MONTHS = (  # English month names, for dates and for the tests that look for them
     "January",
     "February",
     "March",
@@ -24,7 +24,7 @@ _MONTHS = (
 
 def day(d: date, lang: str) -> str:
     if lang == "en":
-        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+        return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
     return f"{d.year}年{d.month}月{d.day}日"
 
 

@@ -14,6 +14,7 @@ from bot.app import App
 from conversations.campaign import parse_campaign
 from conversations.clock import FixedClock
 from conversations.events import Edit, Reply, Toast
+from conversations.formatting import MONTHS
 from storage.models import Document, Enrollment, FaqVote, Lab
 from storage.repos.enrollments import enrollment
 from tests.harness import Person, Transcript, texts
@@ -277,7 +278,7 @@ async def test_a_question_added_to_the_campaign_file_is_answered(guest: Person, 
 
 
 # -- answers never contradict the notice -------------------------------------------------------------------
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTHS = "|".join(MONTHS)
 ZH_DATE = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 EN_DATE = re.compile(rf"\b(\d{{1,2}})\s+({_MONTHS})\b|\b({_MONTHS})\s+(\d{{1,2}})\b")
 NUMERIC_DATE = re.compile(r"(?<![\d-])(\d{1,4})[/.-](\d{1,2})(?:[/.-](\d{1,2}))?(?![\d-])")

@@ -9,24 +9,11 @@ from datetime import date
 from pathlib import Path
 
 from conversations.campaign import load_campaign, parse_campaign
+from conversations.formatting import MONTHS
 from conversations.i18n import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTICE = "并在 2 月 25 日以前申报完成 … 请在2月25日前打开"  # the only dates the 2025 notice gives
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 PATTERNS = (
     re.compile(r"(?<!\d)(?:\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?!\d)"),
     re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"),

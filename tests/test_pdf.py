@@ -37,25 +37,9 @@ from storage.pdf import (
     render_receipt,
 )
 from tests.image_samples import draw_seal, jpeg
+from tests.test_campaign import NOTICE_SPECIALTIES
 
-SPECIALTIES = [
-    "临床常规化学",
-    "全血细胞计数",
-    "临床免疫学",
-    "临床微生物学",
-    "凝血实验",
-    "PCR",
-    "血站血液检验",
-    "尿液化学分析",
-    "特殊蛋白",
-    "肿瘤标志物",
-    "临床干化学",
-    "血气分析",
-    "脂类分析",
-    "血型",
-    "临床输血相容性检测",
-    "新冠病毒核酸",
-]
+SPECIALTIES = NOTICE_SPECIALTIES  # the notice's 16, in its order
 BODY = [
     "为落实“先参评、后付费”的工作安排，经甲乙双方协商，就2025年度室间质量评价活动质评费用缓交事宜达成如下协议：",
     "一、甲方按照2025年度室间质量评价计划，向乙方提供所选专业的质控品、统计分析及结果反馈服务。",
