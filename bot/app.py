@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import signal
 from dataclasses import dataclass
 
 from bot.settings import Settings
@@ -12,6 +16,8 @@ from conversations.i18n import catalog
 from handlers.core import Core
 from storage.db import Database
 from storage.files import DocumentStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,3 +78,15 @@ async def build_app(
 
         services.binding_qrs = binding_qrs(app)
     return app
+
+
+async def until_stopped(task: asyncio.Task[None]) -> None:
+    """Await the serving task; SIGTERM or SIGINT cancels it, which is a clean stop (logged, not raised)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
+            loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped")

@@ -9,10 +9,8 @@ refused token does (nothing can work until it is fixed).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from bot.app import App, build_app
+from bot.app import App, build_app, until_stopped
 from bot.delivery import Gate, Rejected, RetryAfter, Transient
 from bot.ops.logs import setup_logging
 from bot.runner import Poller, Runner, UpdatePipeline, flush_albums_forever
@@ -190,15 +188,8 @@ async def main(settings: Settings, transport_name: str, mode: str) -> int:
     app = await build_app(settings)
     transport = make_transport(transport_name, settings, app.services.store)
     options = Options(webhook=webhook, background=default_background())
-    task = asyncio.create_task(serve(app, transport, mode, options))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, task.cancel)
     try:
-        await task
-    except asyncio.CancelledError:
-        log.info("stopped")
+        await until_stopped(asyncio.create_task(serve(app, transport, mode, options)))
     except Unauthorized as exc:
         log.error("the Bot API refused the token (%s): check TELEGRAM_BOT_TOKEN", exc)
         return 1

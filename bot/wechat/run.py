@@ -7,13 +7,11 @@ access_token) are masked in every log line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.app import App, build_app
+from bot.app import App, build_app, until_stopped
 from bot.ops.logs import setup_logging
 from bot.settings import Settings
 from bot.wechat.server import Options, keys_from, make_sender, serve
@@ -64,15 +62,8 @@ async def _main(settings: Settings) -> int:
     from bot import scheduler
 
     options = Options(host=settings.webhook_listen, port=settings.webhook_port, background=[scheduler.background])
-    task = asyncio.create_task(serve(app, options))
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, task.cancel)
     try:
-        await task
-    except asyncio.CancelledError:
-        log.info("stopped")
+        await until_stopped(asyncio.create_task(serve(app, options)))
     finally:
         await app.close()
     return 0
