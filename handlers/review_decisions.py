@@ -408,19 +408,26 @@ async def _after_decision(ctx: Ctx, subject: str, sid: int, res: Decided, *, edi
         ctx.push(Edit(edit_message, text, buttons, chat_id=ctx.event.chat_id, platform=ctx.event.platform))
     else:
         ctx.say(text, buttons)
+    if ctx.event.chat_id != ctx.services.review_chat:
+        tell_review_chat(ctx, subject, sid, res, ctx.services.review_platform or ctx.event.platform)
+
+
+def tell_review_chat(ctx: Ctx, subject: str, sid: int, res: Decided, platform: str | None) -> None:
+    """The review chat hears of a decision taken elsewhere: in a private chat, or on the web desk."""
     chat = ctx.services.review_chat
-    if chat and ctx.event.chat_id != chat and res.review is not None:
-        t = tr(ctx, REVIEW_LANG)
-        name = f"{res.name}（{res.code}）" if res.code else res.name
-        who = ctx.actor.name or ctx.actor.user_id
-        ctx.push(
-            Reply(
-                t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
-                keyboard([global_button(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")]),
-                chat_id=chat,
-                platform=ctx.services.review_platform or ctx.event.platform,
-            )
+    if res.status != "done" or res.review is None or not chat or not platform:
+        return
+    t = tr(ctx, REVIEW_LANG)
+    name = f"{res.name}（{res.code}）" if res.code else res.name
+    who = ctx.actor.name or ctx.actor.user_id
+    ctx.push(
+        Reply(
+            t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
+            keyboard([global_button(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")]),
+            chat_id=chat,
+            platform=platform,
         )
+    )
 
 
 async def _card(ctx: Ctx, subject: str, sid: int, lang: str) -> tuple[str, Keyboard]:

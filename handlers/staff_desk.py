@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from conversations.context import Actor, ChatState, Ctx, Services
-from conversations.events import FileRef, Inbound, Outbound, Reply, Toast, global_button, keyboard, to_payload
+from conversations.events import FileRef, Inbound, Outbound, Toast, to_payload
 from handlers import signals
-from handlers.review_cards import CODES, ENROLLMENT_REASONS, ITEMS, REVIEW_LANG, items_for, tr
-from handlers.review_decisions import Decided, decide
+from handlers.review_cards import ENROLLMENT_REASONS, ITEMS, items_for
+from handlers.review_decisions import Decided, decide, tell_review_chat
 from storage.db import Database
 from storage.models import utcnow
 from storage.repos.outbox import NewRow, queue_replies
@@ -136,21 +136,3 @@ async def return_with_reasons(
     res = await decide(ctx, "enrollment", sid, revision, "returned", chosen, note, items)
     tell_review_chat(ctx, "enrollment", sid, res, review_platform)
     return res
-
-
-def tell_review_chat(ctx: Ctx, subject: str, sid: int, res: Decided, platform: str | None) -> None:
-    """The review chat hears of a decision taken on the desk, as it hears of one taken in a private chat."""
-    chat = ctx.services.review_chat
-    if res.status != "done" or res.review is None or not chat or not platform:
-        return
-    t = tr(ctx, REVIEW_LANG)
-    name = f"{res.name}（{res.code}）" if res.code else res.name
-    who = ctx.actor.name or ctx.actor.user_id
-    ctx.push(
-        Reply(
-            t("rv-decided-elsewhere", name=name, who=who, decision=t(f"rv-decision-{res.review.decision}")),
-            keyboard([global_button(t("rv-btn-open-current"), "rv", f"o.{CODES[subject]}.{sid}")]),
-            chat_id=chat,
-            platform=platform,
-        )
-    )

@@ -31,7 +31,7 @@ from conversations.flows.plan import FIELDS
 from conversations.progress import progress
 from handlers import staff_desk
 from handlers.review_cards import APPLICATION_REASONS, ENROLLMENT_REASONS, ITEMS, application_card
-from handlers.review_decisions import approve_many, decide
+from handlers.review_decisions import approve_many, decide, tell_review_chat
 from handlers.review_reading import document_lines, typed_for_reading
 from storage.files import DocumentCorrupt
 from storage.images import oriented_jpeg
@@ -609,7 +609,7 @@ async def application_decide(request: web.Request) -> web.StreamResponse:
     async def run(ctx: Any) -> staff_desk.Decided:
         decision = "approved" if verdict == "approve" else "returned"
         res = await decide(ctx, "application", app_id, rev, decision, reasons if verdict == "return" else (), note)
-        staff_desk.tell_review_chat(ctx, "application", app_id, res, desk.review_platform)
+        tell_review_chat(ctx, "application", app_id, res, desk.review_platform)
         return res
 
     ran = await staff_desk.run_as(desk.app.db, desk.app.services, desk.actor(request[ACCOUNT]), lang_of(request), run)
