@@ -11,12 +11,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.desk.server import ACCOUNT, Desk, desk_of, lang_of, render, require
+from bot.desk.server import ACCOUNT, Desk, desk_of, lang_of, render, require, run_as_account
 from conversations.audience import STATUSES, Audience, count
 from conversations.context import Ctx
 from conversations.events import FileOut, Outbound, Reply, SendDocument
-from handlers import admin_export, admin_roster, broadcasts, staff_desk
-from storage.models import Broadcast, DeskAccount, Staff
+from handlers import admin_export, admin_roster, broadcasts
+from storage.models import Broadcast, Staff
 from storage.repos import desk as repo
 from storage.repos.outbox import counts as outbox_counts
 
@@ -40,19 +40,6 @@ def _split(local: list[Outbound]) -> tuple[list[str], list[FileOut]]:
     texts = [a.text for a in local if isinstance(a, Reply)]
     files = [a.file for a in local if isinstance(a, SendDocument) and a.file.data is not None]
     return texts, files
-
-
-async def _run(
-    request: web.Request,
-    fn: Any,
-    upload: tuple[bytes, str] | None = None,
-    prepared: dict[str, Any] | None = None,
-) -> staff_desk.Ran[Any]:
-    desk = desk_of(request)
-    account: DeskAccount = request[ACCOUNT]
-    return await staff_desk.run_as(
-        desk.app.db, desk.app.services, desk.actor(account), lang_of(request), fn, upload=upload, prepared=prepared
-    )
 
 
 def _keep(request: web.Request, files: list[FileOut]) -> list[tuple[str, str]]:
@@ -86,7 +73,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         made = await admin_export.export_workbook(
             s, desk.app.campaign, lambda key, **a: catalog.t(lang, key, **a), lang
         )
-    ran = await _run(request, admin_export.send_export, prepared={"export": made})
+    ran = await run_as_account(request, admin_export.send_export, prepared={"export": made})
     _, files = _split(ran.local)
     if not files:
         raise web.HTTPInternalServerError(text="export failed")
@@ -112,7 +99,7 @@ async def import_roster(request: web.Request) -> web.StreamResponse:
         return render(request, "import.html", status=422, texts=[], files=[], error="desk-import-too-big")
     name = (upload.filename or "roster.xlsx")[:120]
     prepared = await admin_roster.read_roster_upload(desk_of(request).app.services, lang_of(request), data)
-    ran = await _run(request, admin_roster.on_import_file, upload=(data, name), prepared=prepared)
+    ran = await run_as_account(request, admin_roster.on_import_file, upload=(data, name), prepared=prepared)
     texts, files = _split(ran.local)
     return render(request, "import.html", texts=texts, files=_keep(request, files), error=None)
 
@@ -125,7 +112,7 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
     async def run(ctx: Ctx) -> None:
         await admin_roster.codes_batch(ctx, [])
 
-    ran = await _run(request, run)
+    ran = await run_as_account(request, run)
     texts, files = _split(ran.local)
     kept = _keep(request, files)
     for f in files:
@@ -239,7 +226,7 @@ async def broadcast_preview(request: web.Request) -> web.StreamResponse:
             after = await ctx.session.scalar(select(func.max(Broadcast.id)))
             return after if after is not None and after != before else None
 
-        ran = await _run(request, send)
+        ran = await run_as_account(request, send)
         if ran.value is None:
             return render(
                 request,
@@ -290,7 +277,7 @@ async def broadcast_stop(request: web.Request) -> web.StreamResponse:
     async def stop(ctx: Ctx) -> None:
         await broadcasts.broadcast_button(ctx, f"stop:{bid}")
 
-    await _run(request, stop)
+    await run_as_account(request, stop)
     raise web.HTTPSeeOther(f"/admin/broadcast/{bid}")
 
 

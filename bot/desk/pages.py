@@ -23,6 +23,7 @@ from bot.desk.server import (
     lang_of,
     render,
     require,
+    run_as_account,
     safe_next,
     set_pre_cookie,
     set_session,
@@ -343,13 +344,8 @@ async def approve(request: web.Request) -> web.StreamResponse:
     sid, rev = _int(form.get("enrollment")), _int(form.get("revision"))
     if sid is None or rev is None:
         raise web.HTTPBadRequest(text="bad form")
-    account: DeskAccount = request[ACCOUNT]
-    ran = await staff_desk.run_as(
-        desk.app.db,
-        desk.app.services,
-        desk.actor(account),
-        lang_of(request),
-        lambda ctx: staff_desk.approve(ctx, sid, rev, review_platform=desk.review_platform),
+    ran = await run_as_account(
+        request, lambda ctx: staff_desk.approve(ctx, sid, rev, review_platform=desk.review_platform)
     )
     msg = "approved" if ran.value.status == "done" else _decision_message(ran.value)
     raise web.HTTPSeeOther(f"/labs/{lab_id}?msg={msg}")
@@ -371,12 +367,8 @@ async def return_(request: web.Request) -> web.StreamResponse:
         # Shown beside the form, with what was ticked kept.
         typed = {"reasons": reasons, "note": note or "", "items": extra}
         return await _lab(request, desk, lab_id, "choose-reason", status=422, typed=typed)
-    account: DeskAccount = request[ACCOUNT]
-    ran = await staff_desk.run_as(
-        desk.app.db,
-        desk.app.services,
-        desk.actor(account),
-        lang_of(request),
+    ran = await run_as_account(
+        request,
         lambda ctx: staff_desk.return_with_reasons(
             ctx, sid, rev, reasons, note, extra, review_platform=desk.review_platform
         ),
@@ -398,19 +390,17 @@ async def bulk_confirm(request: web.Request) -> web.StreamResponse:
 
 @require("reviewer")
 async def bulk_approve(request: web.Request) -> web.StreamResponse:
-    desk = desk_of(request)
     form = await request.post()
     sel: list[tuple[int, int]] = []
     for value in form.getall("sel", [])[:200]:
         sid, _, rev = str(value).partition(".")
         if sid.isdigit() and rev.isdigit():
             sel.append((int(sid), int(rev)))
-    account: DeskAccount = request[ACCOUNT]
 
     async def run(ctx: Any) -> tuple[list[str], list[str]]:
         return await approve_many(ctx, sel)
 
-    ran = await staff_desk.run_as(desk.app.db, desk.app.services, desk.actor(account), lang_of(request), run)
+    ran = await run_as_account(request, run)
     return render(request, "bulk.html", pairs=[], result=ran.value)
 
 
@@ -575,14 +565,13 @@ async def applications(request: web.Request) -> web.StreamResponse:
 @require("reviewer")
 async def application_page(request: web.Request) -> web.StreamResponse:
     """The chat desk's own card of the application (`handlers.review_cards.application_card`), and the decision."""
-    desk = desk_of(request)
     app_id = int(request.match_info["app_id"])
 
     async def card(ctx: Any) -> tuple[Application, str] | None:
         row = await ctx.session.get(Application, app_id)
         return (row, await application_card(ctx, row, ctx.lang)) if row is not None else None
 
-    ran = await staff_desk.run_as(desk.app.db, desk.app.services, desk.actor(request[ACCOUNT]), lang_of(request), card)
+    ran = await run_as_account(request, card)
     if ran.value is None:
         raise web.HTTPNotFound(text="not found")
     row, text = ran.value
@@ -612,7 +601,7 @@ async def application_decide(request: web.Request) -> web.StreamResponse:
         tell_review_chat(ctx, "application", app_id, res, desk.review_platform)
         return res
 
-    ran = await staff_desk.run_as(desk.app.db, desk.app.services, desk.actor(request[ACCOUNT]), lang_of(request), run)
+    ran = await run_as_account(request, run)
     res = ran.value
     if res.status == "done" and res.lab_id:
         raise web.HTTPSeeOther(f"/labs/{res.lab_id}?msg=app-approved")

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -22,8 +22,9 @@ from aiohttp import web
 
 from bot.app import App
 from bot.desk.security import COOKIE, Session, Signer
-from conversations.context import Actor
+from conversations.context import Actor, Ctx
 from conversations.formatting import day, moment
+from handlers import staff_desk
 from handlers.staff_desk import DESK_PLATFORM
 from storage.models import DeskAccount, utcnow
 
@@ -90,12 +91,33 @@ class Desk:
 
 DESK_KEY = web.AppKey("desk", Desk)
 ACCOUNT = web.RequestKey("account", DeskAccount)
+T = TypeVar("T")
 SESSION = web.RequestKey("session", Session)
 PRE_CSRF = web.RequestKey("pre_csrf", str)
 
 
 def desk_of(request: web.Request) -> Desk:
     return request.app[DESK_KEY]
+
+
+async def run_as_account(
+    request: web.Request,
+    fn: Callable[[Ctx], Awaitable[T]],
+    *,
+    upload: tuple[bytes, str] | None = None,
+    prepared: dict[str, Any] | None = None,
+) -> staff_desk.Ran[T]:
+    """Run a chat-desk service as the signed-in account (its linked chat identity), in its language."""
+    desk = desk_of(request)
+    return await staff_desk.run_as(
+        desk.app.db,
+        desk.app.services,
+        desk.actor(request[ACCOUNT]),
+        lang_of(request),
+        fn,
+        upload=upload,
+        prepared=prepared,
+    )
 
 
 def lang_of(request: web.Request) -> str:
