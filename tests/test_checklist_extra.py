@@ -1,6 +1,6 @@
-"""Step 1, beyond the catalogue and after submission: a lab adds tests the list lacks as free text (checked,
-a listed one ticked instead), they reach the reviewer's card; a change to step 1 after submission is a new
-revision for the reviewer and reopens nothing else."""
+"""Step 1 beyond the catalogue: a lab adds tests the list lacks as free text (checked, a listed one ticked
+instead), and they reach the reviewer's card. After submission, a change to those alone is a new revision,
+and confirming step 1 unchanged sends nothing (a change to the ticks is test_review_desk's)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ async def test_tests_not_in_the_list_are_typed_checked_and_shown_to_the_reviewer
     assert "列表外项目（2）：降钙素原、白细胞介素-6" in card, card
 
 
-async def test_a_change_to_step_1_after_submission_is_the_next_revision(app: App, transcript: Transcript) -> None:
+async def test_after_submission_only_a_real_change_to_step_1_makes_a_revision(app: App, transcript: Transcript) -> None:
     lab_id = await make_lab(app)
     person = Person(transcript, "later", name="王检验")
     await bind(app, person, lab_id)
