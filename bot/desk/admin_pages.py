@@ -117,8 +117,9 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
     kept = _keep(request, files)
     for f in files:
         # After the transaction: the QR-code API call may have to store a fresh access token.
-        qrs = await _wechat_qrs(request, f.data or b"")
-        pdf = await asyncio.to_thread(code_sheet_pdf, f.data or b"", desk_of(request).app.campaign.title, qrs)
+        rows = await asyncio.to_thread(_sheet_rows, f.data or b"")
+        qrs = await _wechat_qrs(request, rows)
+        pdf = await asyncio.to_thread(code_sheet_pdf, rows, desk_of(request).app.campaign.title, qrs)
         kept.append(
             (
                 f.filename.replace(".xlsx", ".pdf"),
@@ -131,6 +132,7 @@ async def issue_codes(request: web.Request) -> web.StreamResponse:
 
 
 def _sheet_rows(xlsx: bytes) -> list[list[str]]:
+    """The workbook's cells as text, read once for the QR codes and the printed sheet."""
     import io
 
     from openpyxl import load_workbook
@@ -139,14 +141,13 @@ def _sheet_rows(xlsx: bytes) -> list[list[str]]:
     return [[("" if v is None else str(v)) for v in row] for row in wb.active.iter_rows(values_only=True)]
 
 
-async def _wechat_qrs(request: web.Request, xlsx: bytes) -> tuple[str, list[str]] | None:
+async def _wechat_qrs(request: web.Request, rows: list[list[str]]) -> tuple[str, list[str]] | None:
     """With WeChat configured, each row's binding QR (scan = follow the account + bind): (header, contents)."""
     services = desk_of(request).app.services
     if services.binding_qrs is None:
         return None
     from bot.wechat.run import QR_DAYS
 
-    rows = await asyncio.to_thread(_sheet_rows, xlsx)
     # The "how to bind" column holds "/start HN0001_CODE": its argument is the QR's scene.
     scenes = [next((v.removeprefix("/start ") for v in row if v.startswith("/start ")), "") for row in rows[1:]]
     urls = await services.binding_qrs(scenes)
@@ -155,12 +156,11 @@ async def _wechat_qrs(request: web.Request, xlsx: bytes) -> tuple[str, list[str]
     return services.catalog.t(lang, "adm-col-wechat-qr", days=QR_DAYS), [u or missing for u in urls]
 
 
-def code_sheet_pdf(xlsx: bytes, title: str, qrs: tuple[str, list[str]] | None = None) -> bytes:
-    """The codes sheet (read back from the workbook the chat desk sends) as an A4 table to print and mail;
+def code_sheet_pdf(rows: list[list[str]], title: str, qrs: tuple[str, list[str]] | None = None) -> bytes:
+    """The codes sheet (the rows of the workbook the chat desk sends) as an A4 table to print and mail;
     `qrs`: a column of WeChat binding QR codes, drawn as codes to scan."""
     from storage.code_sheet import code_sheet
 
-    rows = _sheet_rows(xlsx)
     header, body = (rows[0] if rows else []), rows[1:]
     if qrs is not None:
         header = [*header, qrs[0]]
