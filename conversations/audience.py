@@ -130,13 +130,17 @@ async def recipients(
                 contact_id=contact.id,
                 platform=contact.platform,
                 chat_id=contact.chat_id or contact.user_id,
-                # A language chosen with /lang wins over the roster's.
-                language=chosen if chosen in ("zh", "en") else (contact.language or "zh"),
+                language=_language(chosen, contact.language),
                 is_backup=contact.is_backup,
                 unanswered=contact.unanswered_reminders,
             )
         )
     return out
+
+
+def _language(chosen: str | None, roster: str | None) -> str:
+    """A language chosen with /lang wins over the roster's."""
+    return chosen if chosen in ("zh", "en") else (roster or "zh")
 
 
 async def _followers(session: AsyncSession) -> list[Recipient]:
@@ -157,7 +161,7 @@ async def _followers(session: AsyncSession) -> list[Recipient]:
             contact_id=contact_id,
             platform=WECHAT,
             chat_id=openid,
-            language=chosen if chosen in ("zh", "en") else (roster or "zh"),
+            language=_language(chosen, roster),
             is_backup=False,
             unanswered=0,
         )
