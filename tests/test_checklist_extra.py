@@ -7,10 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import App
+from conversations.events import SendDocument
 from storage.models import Enrollment
 from tests.factories import bind, make_lab
 from tests.harness import Person, Transcript
-from tests.test_journey import walk_checklist, walk_documents, walk_plan
+from tests.test_journey import pdf_text, walk_checklist, walk_documents, walk_plan
 
 REVIEW_CHAT = "review-chat"
 
@@ -35,7 +36,7 @@ async def test_tests_not_in_the_list_are_typed_checked_and_shown_to_the_reviewer
 
     # Bad names: each refused with its reason, and nothing typed in that message is added.
     await person.send("降钙素原、😀😀")
-    assert "“😀😀”没有添加" in person.last.text and "这次输入的都没有添加" in person.last.text
+    assert "“😀😀”没有添加（这次输入的都没有添加）：项目名称不能包含表情符号" in person.last.text, person.last.text
     await person.send("A")
     assert "“A”没有添加" in person.last.text
     assert (await _enrollment(app, lab_id)).extra_tests_draft is None
@@ -61,7 +62,10 @@ async def test_tests_not_in_the_list_are_typed_checked_and_shown_to_the_reviewer
 
     await walk_plan(person)
     await walk_documents(person)
-    await person.press("提交审核")
+    assert "第一步：2024 年已开展项目 4 项" in person.last.text, person.last.text  # the lab's own count
+    out = await person.press("提交审核")
+    [receipt] = [a for a in out if isinstance(a, SendDocument)]
+    assert "列表外项目" in pdf_text(app.services.store.get(receipt.file.stored or ""))
     card = transcript.chats[REVIEW_CHAT][-1].text
     assert "列表外项目（2）：降钙素原、白细胞介素-6" in card, card
 

@@ -254,7 +254,7 @@ async def _lab(
         for n, d in enumerate((d for d in active if d.kind == kind), 1)
     }
     if enr.extra_tests:  # typed by the lab: not in the catalogue
-        tests.append((desk.app.services.catalog.t(lang, "desk-extra-tests"), list(enr.extra_tests)))
+        tests.append((desk.app.services.catalog.t(lang, "ck-extra-group"), list(enr.extra_tests)))
     sections = [
         (key, [(f.key, f.label, (getattr(enr, key) or {}).get(f.key)) for f in fields])
         for key, fields in FIELDS.items()

@@ -262,7 +262,9 @@ async def on_extra_text(ctx: Ctx, text: str) -> None:
             continue
         checked = validators.text_field(part, max_len=EXTRA_MAX_LEN, min_len=2)
         if not checked.ok:  # one bad name: nothing is added, and the reply names it
-            reason = ctx.t(checked.error or "", **checked.args)
+            # The shared text check's emoji message speaks of invoices and envelopes; a test name has its own.
+            error = "ck-extra-emoji" if checked.error == "val-text-emoji" else checked.error or ""
+            reason = ctx.t(error, **checked.args)
             ctx.note(ctx.t("ck-extra-refused", name=part.strip()[:EXTRA_MAX_LEN], reason=reason))
             await show_extra(ctx)
             return

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 def summary_lines(ctx: Ctx, lab: Lab, p: Progress) -> list[str]:
     c = ctx.campaign
     lines = [ctx.t("sub-lab", lab=lab.name, code=lab.code), *step_lines(ctx, p), ""]
-    lines.append(ctx.t("sub-tests", count=len(p.enrollment.last_year_tests or []), prev=c.previous_year))
+    count = len(p.enrollment.last_year_tests or []) + len(p.enrollment.extra_tests or [])
+    lines.append(ctx.t("sub-tests", count=count, prev=c.previous_year))
     lines += plan_summary(ctx, p.enrollment)
     lines.append(ctx.t("sub-agreement", count=len(p.agreement)))
     if p.licence:
@@ -102,6 +103,8 @@ def _receipt(ctx: Ctx, lab: Lab, p: Progress, receipt_no: str) -> ReceiptData:
     by_specialty: dict[str, list[str]] = {}
     for spec, test in tests:
         by_specialty.setdefault(spec.label(ctx.lang), []).append(test.label(ctx.lang))
+    if enr.extra_tests:  # typed by the lab: not in the catalogue
+        by_specialty[ctx.t("ck-extra-group")] = list(enr.extra_tests)
     specialties = [c.specialty_by_code[s].label(ctx.lang) for s in enr.specialties or [] if s in c.specialty_by_code]
     info, invoice, mailing = enr.lab_info or {}, enr.invoice or {}, enr.mailing or {}
 

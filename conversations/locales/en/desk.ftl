@@ -100,7 +100,6 @@ desk-act-document_viewed = document viewed
 desk-act-bound = contact bound
 desk-act-lab_created = lab created
 desk-act-binding_code_issued = binding code issued
-desk-extra-tests = Tests not in the list
 desk-none = none
 desk-item-agreement = Agreement
 desk-item-licence = Licence

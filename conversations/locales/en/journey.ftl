@@ -77,7 +77,9 @@ ck-extra-intro =
 ck-extra-empty = None added yet.
 ck-extra-list = Added: { $list }
 ck-extra-line = • Tests not in the list ({ $count }): { $list }
-ck-extra-refused = ⚠️ “{ $name }” was not added: { $reason } Please correct it and type it again (nothing you typed this time was added).
+ck-extra-group = Tests not in the list
+ck-extra-refused = ⚠️ “{ $name }” was not added (nothing you typed this time was): { $reason }
+ck-extra-emoji = A test's name can't contain emoji; please remove them and type it again.
 ck-extra-too-many = ⚠️ At most { $max } tests not in the list; nothing you typed this time was added. Remove what is not needed, or group similar tests.
 ck-extra-in-catalogue = Already in the list, ticked for you: { $list }
 

@@ -100,7 +100,6 @@ desk-act-document_viewed = 查看材料
 desk-act-bound = 绑定联系人
 desk-act-lab_created = 新建单位
 desk-act-binding_code_issued = 发放绑定码
-desk-extra-tests = 列表外项目
 desk-none = 无
 desk-item-agreement = 缓交协议
 desk-item-licence = 执业许可证

@@ -77,7 +77,9 @@ ck-extra-intro =
 ck-extra-empty = 还没有添加。
 ck-extra-list = 已添加：{ $list }
 ck-extra-line = • 列表外项目（{ $count }）：{ $list }
-ck-extra-refused = ⚠️ “{ $name }”没有添加：{ $reason } 请改正后重新输入（这次输入的都没有添加）。
+ck-extra-group = 列表外项目
+ck-extra-refused = ⚠️ “{ $name }”没有添加（这次输入的都没有添加）：{ $reason }
+ck-extra-emoji = 项目名称不能包含表情符号，请删除后重新输入。
 ck-extra-too-many = ⚠️ 列表外项目最多 { $max } 项，这次输入的没有添加。请先删除不需要的，或把同类项目合并填写。
 ck-extra-in-catalogue = 已在列表中，已为您勾选：{ $list }
 
